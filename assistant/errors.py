@@ -56,12 +56,31 @@ class ConfigError(AssistantError):
 
 
 def closest(word: str, choices: list[str], n: int = 3) -> list[str]:
-    """The valid choices nearest to `word`, for "did you mean" messages."""
-    import difflib
+    """The valid choices nearest to `word` by edit distance, for "did you mean" messages."""
+    target = word.lower()
+    limit = max(2, len(target) // 3)
+    scored = []
+    for choice in choices:
+        lowered = choice.lower()
+        if abs(len(lowered) - len(target)) > limit:
+            continue
+        distance = _edit_distance(target, lowered, limit)
+        if distance <= limit:
+            scored.append((distance, choice))
+    scored.sort()
+    return [c for _, c in scored[:n]]
 
-    lowered = {c.lower(): c for c in choices}
-    hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
-    return [lowered[h] for h in hits]
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
 
 
 def not_found(kind: str, value: str, choices: list[str]) -> NotFound:

@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
@@ -36,7 +37,7 @@ def write_user_model(folder: Path, estimator: str = "hgb", *, model_id: str | No
         ("num", StandardScaler(), ["claim_amount", "policy_age_years", "prior_claims", "garaged"]),
         ("cat", OneHotEncoder(handle_unknown="ignore"), ["vehicle_type"]),
     ])
-    final = HistGradientBoostingClassifier(max_iter=60, random_state=0) if estimator == "hgb" else SVC(probability=True, random_state=0)
+    final = HistGradientBoostingClassifier(max_iter=60, random_state=0) if estimator == "hgb" else CalibratedClassifierCV(SVC(), ensemble=False, cv=3)
     pipe = Pipeline([("pre", pre), ("clf", final)]).fit(frame[features], frame["suspicious"])
     folder.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipe, folder / "claims.joblib")

@@ -31,6 +31,16 @@ def _round_to(x: np.ndarray, step: float) -> np.ndarray:
     return np.round(np.asarray(x, dtype=float) / step) * step
 
 
+def _truncated_normal(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int) -> np.ndarray:
+    """Normal draws kept within [lo, hi] by redrawing the ones outside (no pile-up at the bounds)."""
+    x = rng.normal(mean, sd, n)
+    bad = (x < lo) | (x > hi)
+    while bad.any():
+        x[bad] = rng.normal(mean, sd, int(bad.sum()))
+        bad = (x < lo) | (x > hi)
+    return x
+
+
 def _choice_rows(rng: np.random.Generator, labels: list[str], probs: np.ndarray) -> np.ndarray:
     """One draw per row from a row-specific categorical distribution (`probs` is n x k)."""
     probs = probs / probs.sum(axis=1, keepdims=True)
@@ -50,7 +60,7 @@ def credit_customers(n: int, seed: int) -> pd.DataFrame:
     """
     rng = np.random.default_rng(seed)
 
-    age = np.clip(np.round(rng.normal(45, 14, n)), 21, 82).astype(int)
+    age = np.round(_truncated_normal(rng, 45, 14, 20.5, 82.4, n)).astype(int)
     p_student = np.select([age <= 24, age <= 29, age <= 35], [0.60, 0.25, 0.06], 0.01)
     is_student = rng.random(n) < p_student
     region = rng.choice(REGIONS, size=n, p=REGION_P)
@@ -83,7 +93,7 @@ def credit_customers(n: int, seed: int) -> pd.DataFrame:
     missed_payments = np.clip(rng.poisson(missed_rate), 0, 12).astype(int)
 
     logit = (
-        -3.55
+        -2.7
         + 3.0 * (util - 0.3)
         + 0.38 * missed_payments
         - 0.45 * np.log(income / 50_000)
@@ -125,7 +135,7 @@ def churn_customers(n: int, seed: int) -> pd.DataFrame:
     """
     rng = np.random.default_rng(seed)
 
-    age = np.clip(np.round(rng.normal(46, 15, n)), 18, 85).astype(int)
+    age = np.round(_truncated_normal(rng, 46, 15, 17.5, 85.4, n)).astype(int)
     region = rng.choice(REGIONS, size=n, p=REGION_P)
 
     new = rng.random(n) < 0.35
@@ -139,7 +149,7 @@ def churn_customers(n: int, seed: int) -> pd.DataFrame:
 
     products_held = np.clip(1 + rng.poisson(0.6 + 0.012 * tenure, n), 1, 5).astype(int)
 
-    charges = 16 + 17 * products_held + rng.normal(0, 9, n) - 4 * (contract == "two-year")
+    charges = 24 + 17 * products_held + rng.normal(0, 9, n) - 4 * (contract == "two-year")
     monthly_charges = np.clip(_round_to(charges, 0.5), 19.5, 135.0)
 
     p_paperless = np.clip(0.85 - 0.008 * (age - 18), 0.2, 0.9)
@@ -151,21 +161,21 @@ def churn_customers(n: int, seed: int) -> pd.DataFrame:
 
     # Unobserved dissatisfaction shows up partly as support calls, partly only in the outcome.
     dissatisfaction = rng.normal(0.0, 1.0, n)
-    support_calls = np.clip(rng.poisson(np.exp(-0.1 + 0.55 * dissatisfaction)), 0, 15).astype(int)
+    support_calls = np.clip(rng.poisson(np.exp(-0.2 + 0.7 * dissatisfaction)), 0, 15).astype(int)
 
     logit = (
-        -1.95
-        + 1.15 * (contract == "month-to-month")
-        - 1.0 * (contract == "two-year")
-        - 0.75 * np.log1p(tenure / 12)
-        + 0.022 * (monthly_charges - 65)
-        + 0.30 * support_calls
-        - 0.40 * (products_held - 2)
-        + 0.30 * paperless_billing
-        + 0.45 * (payment_method == "check")
-        - 0.006 * (age - 46)
-        + 0.55 * dissatisfaction
-        + rng.normal(0, 0.5, n)
+        -2.3
+        + 1.5 * (contract == "month-to-month")
+        - 1.4 * (contract == "two-year")
+        - 1.0 * np.log1p(tenure / 12)
+        + 0.035 * (monthly_charges - 65)
+        + 0.45 * support_calls
+        - 0.55 * (products_held - 2)
+        + 0.35 * paperless_billing
+        + 0.6 * (payment_method == "check")
+        - 0.01 * (age - 46)
+        + 0.30 * dissatisfaction
+        + rng.normal(0, 0.4, n)
     )
     churned = (rng.random(n) < _sigmoid(logit)).astype(int)
 
@@ -210,6 +220,10 @@ _CHANNEL_P = {  # in_store, online, phone
     "online_gaming": [0.00, 1.00, 0.00],
     "jewelry": [0.80, 0.15, 0.05],
 }
+_LEVEL_P = [0.855, 0.065, 0.035, 0.045]
+_TRAIT_P = np.array([0.0, 0.2, 0.5, 1.0])
+_LEVEL_LOGIT = np.array([-6.9, -4.8, -3.0, -2.1])
+_FRIENDLY_FRAUD = 0.003
 _CATEGORY_RISK = {
     "grocery": -0.4,
     "fuel": -0.2,
@@ -230,58 +244,65 @@ def card_transactions(n: int, seed: int, cardholders: pd.DataFrame | None = None
     """
     rng = np.random.default_rng(seed)
 
-    # A small share of authorisations come from a compromised card; the flag itself is never observed.
-    compromised = rng.random(n) < 0.035
+    # Unobserved exposure of the card: 0 normal, 1 unusual (travel, a new device), 2 suspicious
+    # (card details probably leaked), 3 compromised (a fraudster is using it). Each level makes
+    # the fraud-like traits below more likely, and the label more likely still.
+    level = rng.choice(4, size=n, p=_LEVEL_P)
+    trait = _TRAIT_P[level]  # chance each fraud-like trait shows up for this transaction
 
-    cat_probs = np.where(compromised[:, None], _CATEGORY_P_COMPROMISED, _CATEGORY_P_NORMAL)
+    def shows(k: float = 1.0) -> np.ndarray:
+        return rng.random(n) < np.minimum(k * trait, 1.0)
+
+    cat_probs = np.where(shows()[:, None], _CATEGORY_P_COMPROMISED, _CATEGORY_P_NORMAL)
     category = _choice_rows(rng, MERCHANT_CATEGORIES, cat_probs)
 
     chan_probs = np.array([_CHANNEL_P[c] for c in category])
-    chan_probs = np.where(compromised[:, None], 0.4 * chan_probs + 0.6 * np.array([0.2, 0.7, 0.1]), chan_probs)
+    chan_probs = np.where(shows()[:, None], 0.3 * chan_probs + 0.7 * np.array([0.15, 0.75, 0.10]), chan_probs)
     channel = _choice_rows(rng, CHANNELS, chan_probs)
 
     in_store = channel == "in_store"
-    card_present = (in_store & (rng.random(n) < np.where(compromised, 0.80, 0.97))).astype(int)
+    card_present = (in_store & ~shows(0.25) & (rng.random(n) < 0.97)).astype(int)
 
     median = pd.Series(category).map(_MEDIAN_AMOUNT).to_numpy()
-    amount = median * rng.lognormal(0.0, 0.75, n) * np.where(compromised, 1.9, 1.0)
+    amount = median * rng.lognormal(0.0, 0.75, n) * np.where(shows(), 2.0, 1.0)
     amount = np.clip(np.round(amount, 2), 1.0, 15_000.0)
 
-    # Daytime spending for most; compromised cards are used disproportionately at night.
+    # Daytime spending for most; misused cards are used disproportionately at night.
     day_hour = np.mod(np.round(rng.normal(14.0, 4.2, n)), 24)
     night_hour = rng.integers(0, 6, n)
-    is_night = rng.random(n) < np.where(compromised, 0.42, 0.05)
+    is_night = (rng.random(n) < 0.04) | shows(0.6)
     hour_of_day = np.where(is_night, night_hour, day_hour).astype(int)
 
-    p_foreign = np.where(category == "travel", 0.30, 0.025)
-    is_foreign = (rng.random(n) < np.where(compromised, 0.28, p_foreign)).astype(int)
+    p_foreign = np.where(category == "travel", 0.30, 0.02)
+    is_foreign = ((rng.random(n) < p_foreign) | shows(0.35)).astype(int)
 
     local_km = rng.lognormal(np.log(np.where(in_store, 6.0, 12.0)), 1.0, n)
-    local_km = np.where(compromised, rng.lognormal(np.log(90.0), 1.4, n), local_km)
+    local_km = np.where(shows(), rng.lognormal(np.log(120.0), 1.3, n), local_km)
     abroad_km = 250 + rng.lognormal(np.log(1_400.0), 0.8, n)
     distance = np.where(is_foreign == 1, abroad_km, local_km)
-    distance_from_home_km = np.clip(np.round(distance, 1), 0.1, 16_000.0)
+    distance_from_home_km = np.clip(np.round(distance, 1), 0.1, 20_000.0)
 
-    txn_count_24h = np.clip(rng.poisson(np.where(compromised, 5.5, 2.2)), 0, 40).astype(int)
+    txn_count_24h = np.clip(rng.poisson(2.2 + 8.0 * trait ** 2), 0, 40).astype(int)
 
-    account_age_days = np.clip(np.round(rng.gamma(1.6, 900.0, n) * np.where(compromised, 0.7, 1.0)), 7, 9_000).astype(int)
+    account_age_days = np.clip(np.round(rng.gamma(1.6, 900.0, n) * np.where(shows(0.5), 0.4, 1.0)), 7, 9_000).astype(int)
 
     cat_risk = pd.Series(category).map(_CATEGORY_RISK).to_numpy()
     night = (hour_of_day < 6).astype(float)
     logit = (
-        -5.55
-        + 2.6 * compromised
-        + 0.45 * np.log(amount / 60.0)
-        + cat_risk
-        + 0.55 * night
-        + 0.55 * is_foreign
-        + 0.55 * (1 - card_present)
-        + 0.10 * (txn_count_24h - 2)
-        + 0.20 * np.log1p(distance_from_home_km / 25.0)
-        - 0.20 * np.log(account_age_days / 365.0)
-        + rng.normal(0, 0.6, n)
+        _LEVEL_LOGIT[level]
+        + 0.25 * np.log(amount / 60.0)
+        + 0.5 * cat_risk
+        + 0.30 * night
+        + 0.30 * is_foreign
+        + 0.30 * (1 - card_present)
+        + 0.05 * (txn_count_24h - 2)
+        + 0.10 * np.log1p(distance_from_home_km / 25.0)
+        - 0.15 * np.log(account_age_days / 365.0)
+        + rng.normal(0, 0.8, n)
     )
-    fraud = (rng.random(n) < _sigmoid(logit)).astype(int)
+    # First-party ("friendly") fraud: a genuine-looking purchase the cardholder later disputes.
+    friendly = rng.random(n) < _FRIENDLY_FRAUD
+    fraud = ((rng.random(n) < _sigmoid(logit)) | friendly).astype(int)
 
     if cardholders is not None and len(cardholders):
         pick = rng.integers(0, len(cardholders), n)

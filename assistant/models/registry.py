@@ -34,7 +34,7 @@ class Model:
     def __init__(self, spec: ModelSpec, folder: Path):
         self.spec = spec
         self.folder = folder
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._memo: dict[str, Any] = {}
 
     def memo(self, key: str, factory):

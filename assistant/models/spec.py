@@ -80,17 +80,27 @@ class ModelSpec(BaseModel):
     decision_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     risk_tiers: list[Tier] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _check(self) -> "ModelSpec":
-        names = [f.name for f in self.features]
+    @field_validator("features")
+    @classmethod
+    def _unique_features(cls, features: list[Feature]) -> list[Feature]:
+        names = [f.name for f in features]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"duplicate feature names: {', '.join(dupes)}")
-        bounds = [t.max for t in self.risk_tiers]
+        return features
+
+    @field_validator("risk_tiers")
+    @classmethod
+    def _ordered_tiers(cls, tiers: list[Tier]) -> list[Tier]:
+        bounds = [t.max for t in tiers]
         if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:])):
-            raise ValueError("risk_tiers must be ordered lowest risk first with increasing `max`")
+            raise ValueError("must be ordered lowest risk first, with increasing `max`")
         if abs(bounds[-1] - 1.0) > 1e-9:
-            raise ValueError("the last risk tier must have max: 1.0")
+            raise ValueError("the last tier must have max: 1.0 so every probability has a tier")
+        return tiers
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
         if self.reference and not self.target_column:
             raise ValueError("`target_column` is required when `reference` is given")
         return self

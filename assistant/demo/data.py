@@ -93,15 +93,15 @@ def credit_customers(n: int, seed: int) -> pd.DataFrame:
     missed_payments = np.clip(rng.poisson(missed_rate), 0, 12).astype(int)
 
     logit = (
-        -2.7
-        + 3.0 * (util - 0.3)
-        + 0.38 * missed_payments
+        -2.9
+        + 4.0 * (util - 0.3)
+        + 0.55 * missed_payments
         - 0.45 * np.log(income / 50_000)
         - 0.035 * years
         - 0.012 * (age - 45)
         + 0.25 * is_student
-        + 0.6 * stress
-        + rng.normal(0, 0.5, n)
+        + 0.5 * stress
+        + rng.normal(0, 0.4, n)
     )
     default = (rng.random(n) < _sigmoid(logit)).astype(int)
 
@@ -223,7 +223,7 @@ _CHANNEL_P = {  # in_store, online, phone
 _LEVEL_P = [0.855, 0.065, 0.035, 0.045]
 _TRAIT_P = np.array([0.0, 0.2, 0.5, 1.0])
 _LEVEL_LOGIT = np.array([-6.9, -4.8, -3.0, -2.1])
-_FRIENDLY_FRAUD = 0.003
+_FRIENDLY_FRAUD = 0.0015
 _CATEGORY_RISK = {
     "grocery": -0.4,
     "fuel": -0.2,

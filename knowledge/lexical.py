@@ -31,8 +31,12 @@ def _stem(word: str) -> str:
     return word
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased tokens for BM25: compound identifiers whole and in parts, stopwords dropped."""
+def tokenize(text: str, *, query: bool = False) -> list[str]:
+    """Lower-cased tokens for BM25: identifiers whole, other compounds whole and in parts, stopwords dropped.
+
+    In documents a dotted id also counts as its parent, so the query "AML.T0024" finds
+    "AML.T0024.002"; a query's own ids are not widened, so "AML.T0024.002" stays specific.
+    """
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         word = match.group(0)
@@ -41,9 +45,8 @@ def tokenize(text: str) -> list[str]:
             if word not in _STOPWORDS:
                 tokens.append(_stem(word))
         elif is_identifier(word):
-            # An id is matched whole; a dotted id also counts as its parent (aml.t0024.002 -> aml.t0024).
             tokens.append(word)
-            if "." in word and len(parts) > 2:
+            if not query and "." in word and len(parts) > 2:
                 tokens.append(".".join(parts[:-1]))
         else:
             tokens.append(word)
@@ -71,7 +74,7 @@ class LexicalIndex:
 
     def top(self, query: str, n: int, allowed: Sequence[bool] | None = None) -> list[tuple[int, float]]:
         """(position, score) of the best `n` texts with a positive score, best first."""
-        terms = tokenize(query)
+        terms = tokenize(query, query=True)
         if self._bm25 is None or not terms:
             return []
         scores = self._bm25.get_scores(terms)

@@ -243,7 +243,11 @@ class Retriever:
                 return snap
             where = {"access": {"$in": list(access)}}
             records = sorted(self.store.live_records(generation, where, documents=True), key=lambda r: r.chunk_id)
-            texts = [embed_text(r.metadata.get("title", ""), r.metadata.get("section", ""), r.text or "") for r in records]
+            # The title counts twice (once more than in the embedded text): a title match is strong evidence.
+            texts = [
+                r.metadata.get("title", "") + "\n" + embed_text(r.metadata.get("title", ""), r.metadata.get("section", ""), r.text or "")
+                for r in records
+            ]
             snap = _Snapshot(records=records, index=LexicalIndex(texts))
             self.bm25_builds += 1
             # Keep only the live generation's indexes.

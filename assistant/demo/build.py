@@ -31,6 +31,7 @@ from assistant.errors import ConfigError
 
 STAMP = ".demo-build.json"
 FILES = ("model.yaml", "model.joblib", "records.csv", "reference.csv")
+_PENDING = "model.yaml.pending"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _HEADER = (
     "# Demo model built by `python -m assistant.demo` from seeded synthetic data.\n"
@@ -169,36 +170,71 @@ def measure(model: DemoModel, estimator: Any, reference: pd.DataFrame, records: 
 # ----------------------------------------------------------------------------- writing
 
 
-def _write_yaml(model: DemoModel, path: Path) -> None:
-    body = yaml.safe_dump(model.spec, sort_keys=False, allow_unicode=True, width=110)
-    path.write_text(_HEADER + body, encoding="utf-8")
+def _yaml_text(model: DemoModel) -> str:
+    return _HEADER + yaml.safe_dump(model.spec, sort_keys=False, allow_unicode=True, width=110)
 
 
-def _check_folder(model: DemoModel, folder: Path, estimator: Any) -> None:
-    """Refuse to publish a folder the loader would reject."""
-    from assistant.models.spec import load_spec
+def _check_spec(text: str, folder: Path, estimator: Any) -> None:
+    """Refuse to publish a folder the loader would reject (the same checks as `load_spec`)."""
+    from pydantic import ValidationError
 
-    spec = load_spec(folder)
-    names = list(getattr(estimator, "feature_names_in_", []))
+    from assistant.models.spec import ModelSpec
+
+    try:
+        spec = ModelSpec.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise ConfigError(f"{folder / 'model.yaml'}: generated spec is invalid: {exc}") from None
+    names = [str(n) for n in getattr(estimator, "feature_names_in_", [])]
     if names != spec.feature_names:
-        raise ConfigError(f"{folder / 'model.joblib'}: fitted on {names}, spec lists {spec.feature_names}")
+        raise ConfigError(f"{folder / 'model.joblib'}: fitted on {names}, the spec lists {spec.feature_names}")
 
 
 def _write_folder(model: DemoModel, folder: Path) -> dict[str, Any]:
+    """Fit and write everything into `folder`; `model.yaml` is left as `model.yaml.pending`."""
     train, reference, records = make_frames(model)
     estimator = fit(model, train)
     metrics = measure(model, estimator, reference, records)
 
+    text = _yaml_text(model)
+    _check_spec(text, folder, estimator)
     joblib.dump(estimator, folder / "model.joblib", compress=3)
     records.to_csv(folder / "records.csv", index=False)
     reference.to_csv(folder / "reference.csv", index=False)
-    _write_yaml(model, folder / "model.yaml")
-    _check_folder(model, folder, estimator)
+    (folder / _PENDING).write_text(text, encoding="utf-8")
     return metrics
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _discard(path: Path) -> None:
+    """Remove a retired or abandoned folder, its model.yaml first so no registry scan picks it up."""
+    for name in ("model.yaml", _PENDING):
+        try:
+            (path / name).unlink()
+        except OSError:
+            pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _clean_leftovers(target: Path, model_id: str, older_than: float = 600.0) -> None:
+    """Remove staging or retired folders that an interrupted build left behind."""
+    now = time.time()
+    for pattern in (f".{model_id}.building-*", f".{model_id}.old-*"):
+        for path in target.glob(pattern):
+            try:
+                if path.is_dir() and now - path.stat().st_mtime > older_than:
+                    _discard(path)
+            except OSError:
+                pass
 
 
 def _replace(folder: Path, staged: Path) -> None:
     """Swap `staged` in for `folder` (two renames; the old copy is removed afterwards)."""
+    os.replace(staged / _PENDING, staged / "model.yaml")
     old = None
     if folder.exists():
         old = folder.with_name(f".{folder.name}.old-{os.getpid()}-{time.monotonic_ns()}")
@@ -210,7 +246,7 @@ def _replace(folder: Path, staged: Path) -> None:
             old.rename(folder)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _discard(old)
 
 
 def build_one(model: DemoModel, target: Path, *, force: bool = False) -> BuildResult:
@@ -227,23 +263,29 @@ def build_one(model: DemoModel, target: Path, *, force: bool = False) -> BuildRe
             )
 
     target.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(target, model.id)
+    # Staged next to the final folder (same filesystem, so the swap is a rename); hidden, and
+    # without a model.yaml until the swap, so a registry scanning `target` never registers it.
     staged = Path(tempfile.mkdtemp(prefix=f".{model.id}.building-", dir=target))
     try:
+        os.chmod(staged, 0o777 & ~_umask())  # mkdtemp makes it private; publish it like mkdir would
         metrics = _write_folder(model, staged)
         seconds = time.perf_counter() - start
+        digests = {name: _sha256(staged / (_PENDING if name == "model.yaml" else name)) for name in FILES}
         stamp = {
             "builder": "assistant.demo",
             "demo_version": DEMO_VERSION,
             "model_id": model.id,
             "fingerprint": fingerprint(model),
             "sklearn": sklearn.__version__,
-            "files": {name: _sha256(staged / name) for name in FILES},
+            "build_seconds": round(seconds, 2),
+            "files": digests,
             "metrics": metrics,
         }
         (staged / STAMP).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
         _replace(folder, staged)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        _discard(staged)
         raise
     return BuildResult(model.id, folder, True, time.perf_counter() - start, metrics)
 

@@ -101,8 +101,11 @@ def model_errors(model: Model, top_k: int = 5, min_count: int | None = None) -> 
         column = ref[feature.name]
         if feature.type == "numeric" and column.nunique() > 6:
             bands = pd.qcut(column.astype(float), q=4, duplicates="drop")
-            groups = {f"{format_value(feature, b.left)} to {format_value(feature, b.right)}": (bands == b).to_numpy()
-                      for b in bands.cat.categories}
+            groups = {}
+            for band in bands.cat.categories:
+                hit = (bands == band).to_numpy()
+                inside = column[hit].astype(float)
+                groups[f"{format_value(feature, inside.min())} to {format_value(feature, inside.max())}"] = hit
         else:
             groups = {format_value(feature, v): (column == v).to_numpy() for v in column.unique()}
         for name, hit in groups.items():

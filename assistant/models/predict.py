@@ -45,16 +45,17 @@ class CohortSummary(BaseModel):
 
 
 def tier_meaning(model: Model, rank: int) -> str:
-    """The tier's plain meaning: its own `meaning`, else its probability band in words."""
+    """The tier's plain meaning: its own `meaning`, else its place in the ranking in words."""
     tiers = model.spec.risk_tiers
     tier = tiers[rank - 1]
     if tier.meaning:
         return tier.meaning
-    low = tiers[rank - 2].max if rank > 1 else 0.0
     label = model.spec.positive_label
     if rank == len(tiers):
-        return f"{tier.name} is the highest of {len(tiers)} tiers: above {low:.0%} estimated chance of {label}."
-    return f"{tier.name} is tier {rank} of {len(tiers)}: {low:.0%} to {tier.max:.0%} estimated chance of {label}."
+        return f"{tier.name} is the highest of {len(tiers)} risk tiers: the likeliest {label} cases."
+    if rank == 1:
+        return f"{tier.name} is the lowest of {len(tiers)} risk tiers: {label} is unlikely."
+    return f"{tier.name} is tier {rank} of {len(tiers)}, ranked by estimated chance of {label}."
 
 
 def _prediction(model: Model, probability: float, inputs: dict[str, Any], record_id: str | None) -> Prediction:

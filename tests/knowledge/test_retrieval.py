@@ -26,11 +26,13 @@ PROBES = [
     "security incidents on the fraud model",
 ]
 
-# (query, the document that answers it). Some are worded like the document, some are not.
+# (query, the document that answers it): ids, queries worded like the document, and paraphrases
+# that share few words with it.
 LABELLED = [
     ("C-10293", "faq/business.md"),
     ("INC-2025-004", "incident:INC-2025-004"),
-    ("AML.T0020", "incident:INC-2025-007"),
+    ("AML.T0020", "atlas:AML.T0020"),
+    ("AML.T0024.002", "atlas:AML.T0024.002"),
     ("can a loan officer use the default model for company credit cards", "model_cards/credit-default.md"),
     ("why is the churn model unreliable for brand-new subscribers", "limitations/customer-churn.md"),
     ("how long are chat transcripts stored before deletion", "policies/audit-retention.md"),
@@ -42,6 +44,17 @@ LABELLED = [
     ("can I treat a high-risk customer as low risk", "policies/risk-tiers.md"),
     ("exact probability behind a tier", "faq/business.md"),
     ("January renewals seasonality", "limitations/customer-churn.md"),
+    ("people who cancel in winter", "limitations/customer-churn.md"),
+    ("mistakes in the historical outcomes used to teach the model", "incident:INC-2025-007"),
+    ("bot hammering the endpoint", "incident:INC-2025-004"),
+    ("how long do we hold on to logs", "policies/audit-retention.md"),
+    ("who is allowed to lower a customer's risk", "policies/risk-tiers.md"),
+    ("is the credit model accurate", "model_cards/credit-default.md"),
+    ("stealing a copy of the fraud scoring model", "incident:INC-2025-004"),
+    ("how fresh is the balance data", "faq/vendor.md"),
+    ("copying Claude through distillation", "atlas:AML.CS0056"),
+    ("limit the number of queries to the model", "atlas:AML.M0004"),
+    ("evading a malware detector with crafted traffic", "atlas:AML.CS0000"),
 ]
 
 
@@ -82,7 +95,7 @@ def test_hybrid_is_at_least_as_good_as_either_alone(loaded_kb):
     scores = {mode: _mrr(loaded_kb, mode) for mode in ("dense", "bm25", "hybrid")}
     assert scores["hybrid"] >= scores["dense"], scores
     assert scores["hybrid"] >= scores["bm25"], scores
-    assert scores["hybrid"] >= 0.8, scores
+    assert scores["hybrid"] >= 0.85, scores
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])

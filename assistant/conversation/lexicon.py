@@ -1,0 +1,164 @@
+"""What words refer to which model, feature and category, built from each model's `model.yaml`.
+
+Nothing here is written per model: names, aliases, descriptions, units and category values are
+all a new model needs to be understood.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.errors import _edit_distance
+from assistant.models.registry import Model, Registry
+from assistant.models.spec import Feature
+
+_MEASURE_WORDS = {"usd", "km", "days", "day", "months", "month", "years", "year", "hours", "hour", "pct", "percent",
+                  "24h", "count", "number", "num", "amount", "flag", "is", "has", "in"}
+_GENERIC = {"risk", "model", "the", "of", "a", "an", "and", "for", "card", "customer", "score", "scoring",
+            "prediction", "predictor", "classifier", "rate", "probability", "likelihood", "propensity"}
+
+
+def normalise(text: str) -> str:
+    """Lower case, unify dashes and quotes, squash spaces: the form all matching works on."""
+    text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    text = re.sub(r"[_/]", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _variants(phrase: str) -> set[str]:
+    phrase = normalise(phrase)
+    out = {phrase, phrase.replace("-", " "), phrase.replace(" ", "-")}
+    for p in list(out):
+        if p.endswith("ies"):
+            out.add(p[:-3] + "y")
+        elif p.endswith("s") and not p.endswith("ss") and len(p) > 4:
+            out.add(p[:-1])
+        elif not p.endswith("s"):
+            out.add(p + "s")
+    return {p for p in out if p}
+
+
+@dataclass
+class Mention:
+    feature: str
+    start: int
+    end: int
+    surface: str
+
+
+@dataclass
+class ValueMention:
+    feature: str
+    value: object
+    start: int
+    end: int
+    negated: bool = False
+
+
+@dataclass
+class ModelLexicon:
+    model: Model
+    feature_forms: dict[str, set[str]] = field(default_factory=dict)
+    value_forms: dict[str, list[tuple[str, object]]] = field(default_factory=dict)
+    name_tokens: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return self.model.id
+
+    def find_features(self, text: str) -> list[Mention]:
+        """Feature mentions in normalised text, longest first, without overlaps."""
+        hits: list[Mention] = []
+        for name, forms in self.feature_forms.items():
+            for form in forms:
+                for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
+                    hits.append(Mention(name, m.start(), m.end(), form))
+        if not hits:
+            hits = self._fuzzy(text)
+        hits.sort(key=lambda h: (-(h.end - h.start), h.start))
+        chosen: list[Mention] = []
+        for h in hits:
+            if all(h.end <= c.start or h.start >= c.end for c in chosen):
+                chosen.append(h)
+        return sorted(chosen, key=lambda h: h.start)
+
+    def _fuzzy(self, text: str) -> list[Mention]:
+        """One-typo matches of single-word feature forms ("balence")."""
+        out = []
+        for m in re.finditer(r"[a-z][a-z]{4,}", text):
+            word = m.group()
+            for name, forms in self.feature_forms.items():
+                for form in forms:
+                    if " " not in form and len(form) >= 5 and word != form and _edit_distance(word, form, 1) <= 1:
+                        out.append(Mention(name, m.start(), m.end(), form))
+        return out
+
+    def find_values(self, text: str) -> list[ValueMention]:
+        """Category values named in the text ("West", "month-to-month", "online")."""
+        out: list[ValueMention] = []
+        for name, forms in self.value_forms.items():
+            for form, value in forms:
+                for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
+                    before = text[max(0, m.start() - 12):m.start()]
+                    negated = bool(re.search(r"\b(not|non|no|never|isn't|aren't|without)\s*-?\s*(a |an )?$", before))
+                    out.append(ValueMention(name, value, m.start(), m.end(), negated))
+        out.sort(key=lambda v: (-(v.end - v.start), v.start))
+        chosen: list[ValueMention] = []
+        for v in out:
+            if all(v.end <= c.start or v.start >= c.end for c in chosen):
+                chosen.append(v)
+        return sorted(chosen, key=lambda v: v.start)
+
+
+def _feature_forms(feature: Feature) -> set[str]:
+    forms: set[str] = set()
+    words = normalise(feature.name).split()
+    forms |= _variants(" ".join(words))
+    trimmed = [w for w in words if w not in _MEASURE_WORDS]
+    if trimmed and trimmed != words:
+        forms |= _variants(" ".join(trimmed))
+    for alias in feature.aliases:
+        forms |= _variants(alias)
+    if feature.description and len(feature.description.split()) <= 3:
+        forms |= _variants(feature.description)
+    return {f for f in forms if len(f) >= 3}
+
+
+def _value_forms(feature: Feature) -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    if feature.type != "categorical":
+        return out
+    values = [str(v) for v in feature.values or []]
+    yes_no = {v.lower() for v in values} <= {"yes", "no", "true", "false", "y", "n"}
+    if yes_no:
+        return out  # "Yes"/"No" alone carry no meaning; the feature's own name does (see planner)
+    for value, original in zip(values, feature.values or []):
+        for form in _variants(value):
+            if len(form) >= 2:
+                out.append((form, original))
+    return out
+
+
+def build(registry: Registry) -> dict[str, ModelLexicon]:
+    """A lexicon per registered model."""
+    lexicons: dict[str, ModelLexicon] = {}
+    name_counts: dict[str, int] = {}
+    token_sets = {}
+    for model in registry:
+        spec = model.spec
+        tokens = set(re.findall(r"[a-z]+", normalise(f"{spec.name} {spec.id} {spec.positive_label}")))
+        tokens -= _GENERIC
+        token_sets[spec.id] = tokens
+        for t in tokens:
+            name_counts[t] = name_counts.get(t, 0) + 1
+    for model in registry:
+        lex = ModelLexicon(model)
+        for feature in model.spec.features:
+            lex.feature_forms[feature.name] = _feature_forms(feature)
+            forms = _value_forms(feature)
+            if forms:
+                lex.value_forms[feature.name] = forms
+        lex.name_tokens = {t for t in token_sets[model.id] if name_counts[t] == 1 and len(t) >= 4}
+        lexicons[model.id] = lex
+    return lexicons

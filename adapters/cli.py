@@ -308,6 +308,35 @@ def tiers(model: str, as_json: bool = JsonOpt) -> None:
     _emit(result, as_json, lambda r: _render_tiers(r.tiers))
 
 
+# -- the assistant ------------------------------------------------------------------------------
+@app.command()
+def ask(question: str, model: Optional[str] = typer.Option(None, "--model", help="Model the question is about."),
+        role: str = typer.Option("business", "--role", help="business, analyst, security or admin."),
+        session: Optional[str] = typer.Option(None, "--session", help="Continue a conversation."),
+        as_json: bool = JsonOpt) -> None:
+    """Ask the assistant a question in plain English."""
+    import getpass
+
+    from assistant.answer import Principal
+    from assistant.config import ROLES
+    from assistant.engine import Assistant
+
+    if role not in ROLES:
+        raise AssistantError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    assistant = Assistant.from_settings(_settings())
+    answer = assistant.answer(question, Principal(id=getpass.getuser(), role=role, channel="cli"),
+                              session_id=session, model_id=model)
+    if as_json:
+        sys.stdout.write(json.dumps(answer.chat_response(), indent=2, default=str) + "\n")
+        return
+    from rich.markdown import Markdown
+
+    console.print(Markdown(answer.text))
+    for i, c in enumerate(answer.citations, 1):
+        console.print(f"  [{i}] {c.title} ({c.doc_type}, {c.doc_id})", style="dim")
+    console.print(f"session: {answer.session_id}", style="dim")
+
+
 # -- knowledge and demo -----------------------------------------------------------------------
 @app.command()
 def ingest(paths: list[str] = typer.Argument(None, help="Files or folders (default: MODELDESK_KNOWLEDGE_PATH)."),

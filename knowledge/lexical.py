@@ -12,9 +12,9 @@ from rank_bm25 import BM25Okapi
 # split, so "membership-inference" finds "membership inference".
 _TOKEN = re.compile(r"[a-z0-9]+(?:[._\-/][a-z0-9]+)*")
 _STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in into is it its
-    me my no not of on or our should so than that the their them then there these they this those to was we were
-    what when where which who why will with would you your""".split()
+    """a about an and are as at be been but by can could did do does for from had has have how i if in into is it
+    its me my no not of on or our please should so tell than that the their them then there these they this those
+    to was we were what when where which who why will with would you your""".split()
 )
 
 
@@ -61,7 +61,7 @@ def is_identifier(token: str) -> bool:
 
 def identifiers(text: str) -> list[str]:
     """The identifier tokens in `text` (see `is_identifier`)."""
-    return [t for t in tokenize(text) if is_identifier(t)]
+    return [t for t in tokenize(text, query=True) if is_identifier(t)]
 
 
 class LexicalIndex:

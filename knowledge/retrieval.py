@@ -178,6 +178,11 @@ class Retriever:
         generation = self.store.generation()
         depth = max(self.candidates, top_k * 10)
 
+        ids = identifiers(query)
+        if mode == "hybrid" and ids and len(ids) == len(tokenize(query, query=True)):
+            # A bare id ("AML.T0024.001", "C-10293") is a lookup: its embedding carries no meaning.
+            mode = "bm25"
+
         rankings: list[list[tuple[StoredRecord, float]]] = []
         if mode in ("dense", "hybrid"):
             clauses = [{"access": {"$in": list(access)}}, *filters.clauses()]
@@ -192,8 +197,8 @@ class Retriever:
         if len(rankings) == 1:
             fused = rankings[0]
         else:
-            # Ids (AML.T0024, C-10293) mean nothing to the embedding model: trust BM25 more for them.
-            lexical_weight = self.id_weight if identifiers(query) else 1.0
+            # Ids mean little to the embedding model: when a query has some, trust BM25 more.
+            lexical_weight = self.id_weight if ids else 1.0
             fused = self._fuse(rankings, [1.0, lexical_weight])
         results: list[SearchResult] = []
         seen: set[str] = set()

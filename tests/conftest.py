@@ -75,3 +75,37 @@ def user_models(tmp_path_factory) -> Path:
     write_user_model(root / "claims-hgb", "hgb")
     write_user_model(root / "claims-svc", "svc")
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_models(tmp_path_factory) -> Path:
+    """The three demo models, built once per test session (deterministic, seeded)."""
+    from assistant.demo import build_demo_models
+
+    root = tmp_path_factory.mktemp("demo") / "models"
+    build_demo_models(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_knowledge(tmp_path_factory):
+    """The real demo corpus ingested into an embedded Chroma in a temporary directory."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from assistant.config import load_settings
+    from knowledge.base import KnowledgeBase
+
+    data = tmp_path_factory.mktemp("kb")
+    settings = load_settings(data_dir=data)
+    kb = KnowledgeBase(settings)
+    kb.ingest(settings.knowledge_paths)
+    yield kb
+    kb.close()
+
+
+@pytest.fixture(scope="session")
+def registry_all(demo_models: Path, user_models: Path):
+    from assistant.models.registry import Registry
+
+    return Registry([demo_models, user_models / "claims-hgb"])

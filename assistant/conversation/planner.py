@@ -233,7 +233,7 @@ class RulePlanner:
         elif len(self.registry.models) == 1:
             model_id = next(iter(self.registry.models))
 
-        ops = self._operations(clean, model_id, bool(known) or bool(state.record_id))
+        ops = self._operations(clean, bool(known), bool(state.record_id))
         lexicon = self.lexicons.get(model_id) if model_id else None
         features = lexicon.find_features(clean) if lexicon else []
         values = lexicon.find_values(clean) if lexicon else []
@@ -309,12 +309,18 @@ class RulePlanner:
                 scores[model_id] = score
         return scores
 
-    def _operations(self, text: str, model_id: str | None, has_record: bool) -> list[str]:
+    def _operations(self, text: str, named_record: bool, context_record: bool) -> list[str]:
         scores = {op: sum(w for rx, w in cues if rx.search(text)) for op, cues in _COMPILED.items()}
         scores = {op: s for op, s in scores.items() if s > 0}
         if not scores:
             return []
-        # Disambiguation by context rather than by phrase lists:
+        has_record = named_record or context_record
+        # Disambiguation by context rather than by phrase lists: a named record makes questions
+        # about one prediction likelier than questions about the model as a whole.
+        if named_record:
+            for op, delta in (("predict", 1.5), ("risk_tiers", -1.5), ("describe_model", -1.5), ("define_feature", -1)):
+                if op in scores:
+                    scores[op] += delta
         if has_record or re.search(r"\b(?:she|he|her|his|they|them|their|this customer|that customer)\b", text):
             scores["feature_importance"] = scores.get("feature_importance", 0) - 2
             scores["data_summary"] = scores.get("data_summary", 0) - 1
@@ -370,6 +376,8 @@ class RulePlanner:
             args["record_id"] = record_id
             if op == "what_if":
                 changes = self._changes(text, lexicon, features, values, state)
+                if not changes and state.last_op == "what_if" and state.last_changes and state.model_id == model_id:
+                    changes = dict(state.last_changes)  # "what about C-10300?" after a what-if: same change
                 if not changes:
                     return Plan(clarify="What should I change? For example: \"what if the balance were $500 lower?\"",
                                 options=[])
@@ -617,5 +625,6 @@ def _advance(state: SessionState, steps: list[Step]) -> SessionState:
             state.filters = [Filter.model_validate(f) for f in args["filters"]]
         if step.name == "what_if":
             state.last_feature = next(iter(args["changes"]), None)
+            state.last_changes = dict(args["changes"])
         state.last_op = step.name
     return state

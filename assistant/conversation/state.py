@@ -22,6 +22,7 @@ class SessionState(BaseModel):
     filters: list[Filter] = Field(default_factory=list)
     last_op: str | None = None
     last_feature: str | None = None
+    last_changes: dict[str, Any] = Field(default_factory=dict)
     turns: int = 0
 
     def reset(self) -> "SessionState":

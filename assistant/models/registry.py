@@ -239,7 +239,8 @@ class Registry:
         if not folder.exists():
             self.problems.append(Problem(str(folder), "models folder does not exist"))
             return
-        candidates = [folder] if (folder / "model.yaml").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
+        candidates = [folder] if (folder / "model.yaml").exists() else sorted(
+            p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         for candidate in candidates:
             if not (candidate / "model.yaml").exists():
                 continue

@@ -1,0 +1,208 @@
+"""Evaluate the conversation engine on the team's labelled set, and time it.
+
+Run: .venv/bin/python -m bench.conversation.run [--show-failures N]
+Reports operation accuracy, exact tool-and-argument accuracy, follow-up accuracy, and latency
+(p50/p95) by question kind, as a table and bench/results/conversation.json.
+Targets: operation >= 95%, exact >= 85%, follow-ups >= 90%; p50 <= 50 ms / p95 <= 150 ms for
+prediction and explanation questions, p50 <= 100 ms for document questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return str(value).lower() if isinstance(value, str) else value
+
+
+def _filters(items: list[dict]) -> set:
+    out = set()
+    for f in items or []:
+        value = f["value"]
+        if isinstance(value, bool):
+            value = float(value)
+        elif isinstance(value, str) and value.lower() in {"true", "false"}:
+            value = 1.0 if value.lower() == "true" else 0.0
+        out.add((f["feature"], f["op"], _num(value)))
+    return out
+
+
+def _changes(changes: dict) -> dict:
+    out = {}
+    for k, v in (changes or {}).items():
+        if isinstance(v, dict):
+            out[k] = {kk: _num(vv) for kk, vv in v.items()}
+        else:
+            out[k] = float(v) if isinstance(v, bool) else _num(v)
+    return out
+
+
+def arg_matches(key: str, expected: Any, actual: Any) -> bool:
+    if key == "query":
+        return True
+    if key == "filters":
+        return _filters(expected) == _filters(actual)
+    if key == "changes":
+        return _changes(expected) == _changes(actual)
+    return _num(expected) == _num(actual)
+
+
+def call_matches(expected: dict, actual: dict) -> bool:
+    if expected["name"] != actual["name"]:
+        return False
+    args = actual.get("arguments") or {}
+    return all(k in args and arg_matches(k, v, args[k]) for k, v in (expected.get("arguments") or {}).items())
+
+
+def score_turn(item: dict, answer) -> tuple[bool, bool]:
+    """(operation right, exact right) for one labelled question."""
+    actual = [{"name": c.name, "arguments": c.arguments} for c in answer.tool_calls]
+    expected = item.get("calls") or []
+    if not expected:
+        if item.get("clarify"):
+            ok = not actual and bool(answer.clarification or answer.text.rstrip().endswith("?") or "Options:" in answer.text
+                                     or "Which" in answer.text)
+        else:
+            ok = not actual
+        return ok, ok
+    op_ok = sorted(c["name"] for c in expected) == sorted(c["name"] for c in actual)
+    exact = op_ok and len(expected) == len(actual) and all(
+        any(call_matches(e, a) for a in actual) for e in expected)
+    return op_ok, exact
+
+
+def kind(item: dict) -> str:
+    names = {c["name"] for c in item.get("calls") or []}
+    if names & {"search_knowledge", "list_incidents", "security_posture"}:
+        return "documents"
+    if names & {"predict", "explain", "what_if", "counterfactual"}:
+        return "prediction"
+    return "model" if names else "no call"
+
+
+def build(data_dir: Path):
+    from assistant.config import load_settings
+    from assistant.demo import build_demo_models
+    from assistant.engine import Assistant
+    from assistant.models.registry import Registry
+    from knowledge.base import KnowledgeBase
+
+    sys.path.append(str(ROOT / "tests"))
+    from conftest import write_user_model  # the plain-folder model the tests register
+
+    models = data_dir / "models"
+    build_demo_models(models)
+    write_user_model(data_dir / "user" / "claims-hgb", "hgb")
+    settings = load_settings(data_dir=data_dir)
+    kb = KnowledgeBase(settings)
+    kb.ingest(settings.knowledge_paths)
+    assistant = Assistant(Registry([models, data_dir / "user"]), kb)
+    return assistant
+
+
+def warm(assistant) -> None:
+    from assistant.answer import Principal
+
+    who = Principal(id="bench", role="analyst")
+    for model in assistant.registry:
+        rid = str(model.records.index[0])
+        for q in (f"why is {rid} in its tier?", f"which features matter most for {model.id}?",
+                  f"how accurate is {model.id}?", f"limitations of {model.id}", f"is {model.id} safe right now?"):
+            assistant.answer(q, who)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--show-failures", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    from assistant.answer import Principal
+    from bench.common import pct, print_table, write_json
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp())
+    started = time.perf_counter()
+    assistant = build(data_dir)
+    warm(assistant)
+    setup_s = time.perf_counter() - started
+    who = Principal(id="bench", role="analyst")
+
+    single = yaml.safe_load((HERE / "single_turn.yaml").read_text())
+    dialogues = yaml.safe_load((HERE / "dialogues.yaml").read_text())
+    failures = []
+    op_hits = exact_hits = 0
+    latency: dict[str, list[float]] = {}
+    per_op: dict[str, list[int]] = {}
+    for i, item in enumerate(single):
+        t = time.perf_counter()
+        answer = assistant.answer(item["q"], who, session_id=f"single-{i}", model_id=item.get("model"))
+        latency.setdefault(kind(item), []).append((time.perf_counter() - t) * 1000)
+        op_ok, exact = score_turn(item, answer)
+        op_hits += op_ok
+        exact_hits += exact
+        for c in item.get("calls") or [{"name": "clarify" if item.get("clarify") else "out_of_scope"}]:
+            per_op.setdefault(c["name"], [0, 0])
+            per_op[c["name"]][0] += exact
+            per_op[c["name"]][1] += 1
+        if not exact:
+            failures.append(("single", item, answer))
+
+    follow_hits = follow_total = 0
+    for d in dialogues:
+        sid = f"dialogue-{d['id']}"
+        for n, turn in enumerate(d["turns"]):
+            model = turn.get("model", d.get("model"))
+            answer = assistant.answer(turn["q"], who, session_id=sid, model_id=model)
+            if n == 0:
+                continue
+            _, exact = score_turn(turn, answer)
+            follow_total += 1
+            follow_hits += exact
+            if not exact:
+                failures.append((d["id"], turn, answer))
+
+    results = {
+        "questions": len(single), "dialogues": len(dialogues), "follow_up_turns": follow_total,
+        "operation_accuracy": op_hits / len(single), "exact_accuracy": exact_hits / len(single),
+        "follow_up_accuracy": follow_hits / follow_total if follow_total else None,
+        "latency_ms": {k: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)} for k, v in latency.items()},
+        "exact_by_operation": {k: v[0] / v[1] for k, v in sorted(per_op.items())},
+        "setup_seconds": setup_s,
+    }
+    print_table("bench/conversation: accuracy", ["measure", "value", "target"], [
+        ["operation accuracy", f"{results['operation_accuracy']:.1%}", ">= 95%"],
+        ["exact tool+argument accuracy", f"{results['exact_accuracy']:.1%}", ">= 85%"],
+        ["follow-up accuracy", f"{results['follow_up_accuracy']:.1%}", ">= 90%"],
+    ])
+    print_table("exact accuracy by expected operation", ["operation", "n", "exact"],
+                [[k, per_op[k][1], f"{v:.0%}"] for k, v in results["exact_by_operation"].items()])
+    print_table("latency after start-up (ms)", ["kind", "n", "p50", "p95"],
+                [[k, v["n"], v["p50"], v["p95"]] for k, v in results["latency_ms"].items()])
+    path = write_json("conversation", results)
+    print(f"wrote {path}")
+    for where, item, answer in failures[: args.show_failures]:
+        print(f"\n[{where}] {item['q']}\n  expected: {item.get('calls') or ('clarify' if item.get('clarify') else 'no call')}"
+              f"\n  got:      {[(c.name, c.arguments) for c in answer.tool_calls] or answer.text[:100]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,7 @@ class Assistant:
         self.registry = registry
         self.knowledge = knowledge
         self.sessions = sessions or MemorySessions()
-        self.planner = planner or RulePlanner(registry)
+        self.planner = planner or RulePlanner(registry, getattr(knowledge, "embedder", None))
         self.writer = writer or TemplateWriter()
 
     @classmethod
@@ -55,6 +55,8 @@ class Assistant:
         if plan.reset:
             state = state.reset()
         answer = self._respond(question, plan, principal, session_id)
+        if plan.clarify:
+            state.pending = question  # answered by the next message ("the churn one")
         if answer.tool_calls:
             state = _advance(state, [s for s, c in zip(plan.steps, answer.tool_calls) if c.error is None] or [])
         state.turns += 1

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from knowledge.documents import AttackType, Document, Section, Stage
 
@@ -30,8 +31,10 @@ class AtlasError(ValueError):
 
 def looks_like_atlas(data: Any) -> bool:
     """True for the distributed ATLAS data: a mapping with `matrices` and case studies or `id: ATLAS`."""
-    return isinstance(data, dict) and isinstance(data.get("matrices"), list) and (
-        "case-studies" in data or str(data.get("id", "")).upper() == "ATLAS"
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("matrices"), list)
+        and ("case-studies" in data or str(data.get("id", "")).upper() == "ATLAS")
     )
 
 
@@ -109,9 +112,7 @@ def parse_atlas(data: Any, *, file: str, source: str = "") -> list[Document]:
             lines = [f"- {name(u['id'])} ({u['id']}): {_clean(u.get('use', ''))}" for u in uses]
             parts.append(Section(path=("Techniques addressed",), text="\n".join(lines)))
         docs.append(
-            _reference(
-                mitigation, "mitigation", "mitigations", parts, atlas_techniques=[u["id"] for u in uses], **base
-            )
+            _reference(mitigation, "mitigation", "mitigations", parts, atlas_techniques=[u["id"] for u in uses], **base)
         )
 
     for study in data.get("case-studies") or []:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,9 +54,13 @@ class KnowledgeBase:
             self._retriever = Retriever(self.store)
         return self._retriever
 
-    def ingest(self, paths: Iterable[str | Path] | None = None, progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Iterable[str | Path] | None = None, progress: ProgressCallback | None = None
+    ) -> IngestReport:
         """Ingest the given files and folders (default: the configured knowledge paths)."""
-        return ingest(list(paths) if paths is not None else self.settings.knowledge_paths, self.store, progress=progress)
+        return ingest(
+            list(paths) if paths is not None else self.settings.knowledge_paths, self.store, progress=progress
+        )
 
     def search(
         self,
@@ -76,11 +81,15 @@ class KnowledgeBase:
             query, role=role, top_k=top_k, filters=self._filters(filters), mode=mode, group=group
         )
 
-    def documents(self, *, role: str = "business", filters: SearchFilters | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def documents(
+        self, *, role: str = "business", filters: SearchFilters | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Metadata of each document `role` may read that matches `filters` (e.g. incidents for a model)."""
         return self.retriever.list_documents(role=role, filters=self._filters(filters))
 
-    def as_retriever(self, *, role: str = "business", top_k: int = 5, filters: dict[str, Any] | None = None, mode: Mode = "hybrid"):
+    def as_retriever(
+        self, *, role: str = "business", top_k: int = 5, filters: dict[str, Any] | None = None, mode: Mode = "hybrid"
+    ):
         """A LangChain retriever over this knowledge base, fixed to one role."""
         from knowledge.langchain import KnowledgeRetriever
 

@@ -46,7 +46,9 @@ def chunk_document(doc: Document, *, max_chars: int = MAX_CHARS) -> list[Chunk]:
                 flagged_injection=bool(doc.injection_reasons),
                 injection_reasons=doc.injection_reasons,
             )
-            chunks.append(Chunk(chunk_id=chunk_id, text=piece, embed_text=embed_text(doc.title, trail, piece), metadata=meta))
+            chunks.append(
+                Chunk(chunk_id=chunk_id, text=piece, embed_text=embed_text(doc.title, trail, piece), metadata=meta)
+            )
     return chunks
 
 

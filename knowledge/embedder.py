@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from assistant.errors import ConfigError
 

@@ -21,8 +21,6 @@ from knowledge.documents import (
     normalise_techniques,
 )
 
-INCIDENT_FIELDS = {"id", "title", "attack_type", "severity", "status", "summary"}
-
 
 class IncidentRecord(BaseModel):
     """One incident as written in YAML."""
@@ -110,7 +108,9 @@ def parse_incidents(data: Any, *, file: str, source: str = "") -> tuple[list[Doc
     """Documents for the valid records; each invalid record is rejected on its own, naming it."""
     records = _records(data)
     if records is None:
-        return [], [RejectedFile(file=file, reason="expected an incident record, a list of them, or {incidents: [...]}")]
+        return [], [
+            RejectedFile(file=file, reason="expected an incident record, a list of them, or {incidents: [...]}")
+        ]
     docs: list[Document] = []
     rejected: list[RejectedFile] = []
     single = isinstance(data, dict) and "incidents" not in data
@@ -122,7 +122,9 @@ def parse_incidents(data: Any, *, file: str, source: str = "") -> tuple[list[Doc
         try:
             incident = IncidentRecord.model_validate(record)
         except ValidationError as exc:
-            label = f"{where} ({record.get('id')})" if record.get("id") and where else where or str(record.get("id") or "")
+            label = (
+                f"{where} ({record.get('id')})" if record.get("id") and where else where or str(record.get("id") or "")
+            )
             prefix = f"{label}: " if label else ""
             rejected.append(RejectedFile(file=file, reason=prefix + explain_validation(exc)))
             continue

@@ -12,16 +12,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from knowledge.chunking import chunk_document
 from knowledge.documents import Chunk, RejectedFile
 from knowledge.loader import Source, load_source
-from knowledge.store import FOREVER, KnowledgeStore, NewRecord, StoredRecord
+from knowledge.store import FOREVER, KnowledgeStore, NewRecord
 
 EMBED_BATCH = 64
 
@@ -52,7 +53,9 @@ class IngestReport(BaseModel):
     documents: int = 0
     chunks: int = 0
     embedded: int = Field(0, description="Chunks whose text was embedded in this run.")
-    flagged_documents: list[str] = Field(default_factory=list, description="Doc ids flagged as possible prompt injection.")
+    flagged_documents: list[str] = Field(
+        default_factory=list, description="Doc ids flagged as possible prompt injection."
+    )
     generation: int = 0
     recovered: int = Field(0, description="Records left by an interrupted earlier run and cleaned up.")
     seconds: float = 0.0
@@ -182,7 +185,9 @@ def _plan(sources: list[Source], report: IngestReport) -> tuple[dict[str, Chunk]
         for doc in source.documents:
             if doc.doc_id in owner:
                 report.rejected_files.append(
-                    RejectedFile(file=doc.file, reason=f"duplicate document id {doc.doc_id!r} (also in {owner[doc.doc_id]})")
+                    RejectedFile(
+                        file=doc.file, reason=f"duplicate document id {doc.doc_id!r} (also in {owner[doc.doc_id]})"
+                    )
                 )
                 kept_files.add((source.root, doc.file))
                 continue
@@ -218,11 +223,3 @@ def _write(
             record.embedding = vector
         store.add([record for _, record in batch])
         notify(IngestProgress("embed", min(start + EMBED_BATCH, total), total))
-
-
-def records_by_doc(records: Iterable[StoredRecord]) -> dict[str, list[StoredRecord]]:
-    """Group stored records by document id."""
-    out: dict[str, list[StoredRecord]] = {}
-    for record in records:
-        out.setdefault(record.metadata["doc_id"], []).append(record)
-    return out

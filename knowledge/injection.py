@@ -10,8 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # Words that name an AI system. Deliberately not "model" or "agent": human documents use those
 # words for scoring models and call-centre agents all the time.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from rank_bm25 import BM25Okapi
 
@@ -73,13 +73,17 @@ class LexicalIndex:
         self._bm25 = BM25Okapi(corpus) if corpus else None
 
     def top(self, query: str, n: int, allowed: Sequence[bool] | None = None) -> list[tuple[int, float]]:
-        """(position, score) of the best `n` texts with a positive score, best first."""
+        """(position, score) of the best `n` texts that contain a query term, best first."""
         terms = tokenize(query, query=True)
         if self._bm25 is None or not terms:
             return []
         scores = self._bm25.get_scores(terms)
+        # Rank every text that contains a query term; in a tiny corpus a real match can score 0.
+        term_set = set(terms)
         ranked = [
-            (i, float(s)) for i, s in enumerate(scores) if s > 0 and (allowed is None or allowed[i])
+            (i, float(s))
+            for i, s in enumerate(scores)
+            if (allowed is None or allowed[i]) and not term_set.isdisjoint(self._bm25.doc_freqs[i])
         ]
         ranked.sort(key=lambda pair: (-pair[1], pair[0]))
         return ranked[:n]

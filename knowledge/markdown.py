@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from knowledge.documents import (
     Access,
     AttackType,
-    Document,
     DocType,
+    Document,
     Section,
     Severity,
     Stage,
@@ -83,7 +83,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         raise MarkdownError(f"front matter is not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(meta, dict):
         raise MarkdownError("front matter must be a YAML mapping of fields (title, doc_type, ...)")
-    return meta, text[m.end():]
+    return meta, text[m.end() :]
 
 
 def sections(body: str, title: str) -> list[Section]:

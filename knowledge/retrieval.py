@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 RRF_K = 60
 SNIPPET_CHARS = 300
+QUERY_CACHE = 256
 
 
 def _as_list(value: Any) -> list[Any] | None:
@@ -153,6 +155,7 @@ class Retriever:
         self.rrf_k = rrf_k
         self.id_weight = id_weight
         self._snapshots: dict[tuple[int, tuple[str, ...]], _Snapshot] = {}
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._lock = threading.Lock()
         self.bm25_builds = 0  # how many BM25 indexes were built (tests check the cache with it)
 
@@ -187,7 +190,7 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             clauses = [{"access": {"$in": list(access)}}, *filters.clauses()]
             where = self.store.live(generation, {"$and": clauses} if len(clauses) > 1 else clauses[0])
-            vector = self.store.embedder.embed_query(query)
+            vector = self._query_vector(query)
             rankings.append(self.store.query(vector, depth, where))
         if mode in ("bm25", "hybrid"):
             snap = self._snapshot(generation, access)
@@ -240,6 +243,20 @@ class Retriever:
         order = sorted(scores, key=lambda k: (-scores[k], k))
         return [(records[k], scores[k]) for k in order]
 
+    def _query_vector(self, query: str) -> list[float]:
+        """The query's embedding; recent ones are kept, since follow-ups and retries repeat queries."""
+        with self._lock:
+            vector = self._vectors.get(query)
+            if vector is not None:
+                self._vectors.move_to_end(query)
+                return vector
+        vector = self.store.embedder.embed_query(query)
+        with self._lock:
+            self._vectors[query] = vector
+            while len(self._vectors) > QUERY_CACHE:
+                self._vectors.popitem(last=False)
+        return vector
+
     def _snapshot(self, generation: int, access: tuple[str, ...]) -> _Snapshot:
         key = (generation, access)
         with self._lock:
@@ -250,7 +267,9 @@ class Retriever:
             records = sorted(self.store.live_records(generation, where, documents=True), key=lambda r: r.chunk_id)
             # The title counts twice (once more than in the embedded text): a title match is strong evidence.
             texts = [
-                r.metadata.get("title", "") + "\n" + embed_text(r.metadata.get("title", ""), r.metadata.get("section", ""), r.text or "")
+                r.metadata.get("title", "")
+                + "\n"
+                + embed_text(r.metadata.get("title", ""), r.metadata.get("section", ""), r.text or "")
                 for r in records
             ]
             snap = _Snapshot(records=records, index=LexicalIndex(texts))

@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 from assistant.errors import ConfigError, Unavailable
@@ -96,6 +98,7 @@ class KnowledgeStore:
         backend: str = "embedded",
         location: str = "",
         lock_path: Path | None = None,
+        reconnect: Callable[[], Any] | None = None,
     ):
         self.client = client
         self.name = collection
@@ -103,13 +106,21 @@ class KnowledgeStore:
         self.backend = backend
         self.location = location
         self.lock_path = lock_path
-        with _outage_as_unavailable():
-            self._collection = client.get_or_create_collection(
-                collection,
-                embedding_function=None,  # never Chroma's default: it downloads a model
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"active_generation": 0, "schema": SCHEMA, "embedding_model": embedder.name},
-            )
+        self._reconnect = reconnect
+        self._seen_generation: int | None = None
+        self._reopen_lock = threading.Lock()
+        from chromadb.errors import InvalidArgumentError
+
+        try:
+            with _outage_as_unavailable():
+                self._collection = client.get_or_create_collection(
+                    collection,
+                    embedding_function=None,  # never Chroma's default: it downloads a model
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"active_generation": 0, "schema": SCHEMA, "embedding_model": embedder.name},
+                )
+        except InvalidArgumentError as exc:
+            raise ConfigError(f"MODELDESK_COLLECTION: {_short(exc)}") from None
         built_with = (self._collection.metadata or {}).get("embedding_model")
         if built_with and built_with != embedder.name:
             raise ConfigError(
@@ -139,6 +150,9 @@ class KnowledgeStore:
                 path.mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
                 backend, location = "embedded", str(path)
+
+                def reconnect() -> Any:
+                    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         return cls(
             client,
             collection=settings.collection,
@@ -146,6 +160,7 @@ class KnowledgeStore:
             backend=backend,
             location=location,
             lock_path=data_dir / f"{settings.collection}.ingest.lock",
+            reconnect=None if settings.chroma_url else reconnect,
         )
 
     # -- generations -------------------------------------------------------------------------
@@ -154,7 +169,13 @@ class KnowledgeStore:
         """The live generation, read fresh from Chroma (another process may have switched it)."""
         with _outage_as_unavailable():
             meta = self.client.get_collection(self.name).metadata or {}
-        return int(meta.get("active_generation", 0))
+        generation = int(meta.get("active_generation", 0))
+        if self._seen_generation is not None and generation != self._seen_generation:
+            # Another process ingested. Embedded Chroma keeps its vector index in memory per
+            # process, so reload it from disk before querying the new generation's records.
+            self.reopen()
+        self._seen_generation = generation
+        return generation
 
     def commit(self, generation: int) -> None:
         """Make `generation` the live one: a single metadata write, so readers see all of it or none."""
@@ -162,6 +183,17 @@ class KnowledgeStore:
             current = dict(self.client.get_collection(self.name).metadata or {})
             current.update(active_generation=generation, schema=SCHEMA, embedding_model=self.embedder.name)
             self._collection.modify(metadata=current)
+        self._seen_generation = generation
+
+    def reopen(self) -> None:
+        """Reconnect an embedded client so it sees what other processes wrote (no-op for a server)."""
+        if self._reconnect is None:
+            return
+        with self._reopen_lock, _outage_as_unavailable():
+            with contextlib.suppress(Exception):
+                self.client.close()
+            self.client = self._reconnect()
+            self._collection = self.client.get_collection(self.name, embedding_function=None)
 
     @staticmethod
     def live(generation: int, where: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -264,10 +296,21 @@ class KnowledgeStore:
 
     def query(self, embedding: list[float], n: int, where: dict[str, Any]) -> list[tuple[StoredRecord, float]]:
         """Nearest records to `embedding` among those matching `where`, with cosine similarity."""
-        with _outage_as_unavailable():
-            got = self._collection.query(
+        from chromadb.errors import InternalError
+
+        def run() -> Any:
+            return self._collection.query(
                 query_embeddings=[embedding], n_results=n, where=where, include=["metadatas", "documents", "distances"]
             )
+
+        with _outage_as_unavailable():
+            try:
+                got = run()
+            except InternalError:
+                if self._reconnect is None:
+                    raise
+                self.reopen()  # a stale in-memory index (see `generation`): reload once and retry
+                got = run()
         rows = zip(got["ids"][0], got["metadatas"][0], got["documents"][0], got["distances"][0])
         return [(StoredRecord(rid, dict(meta or {}), text), 1.0 - float(dist)) for rid, meta, text, dist in rows]
 

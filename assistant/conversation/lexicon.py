@@ -45,6 +45,7 @@ class Mention:
     start: int
     end: int
     surface: str
+    negated: bool = False
 
 
 @dataclass
@@ -72,8 +73,14 @@ class ModelLexicon:
         hits: list[Mention] = []
         for name, forms in self.feature_forms.items():
             for form in forms:
-                for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
+                # "years with bank" also reads "years with the bank"
+                pattern = r"\s+(?:the\s+|a\s+|an\s+)?".join(re.escape(w) for w in form.split(" "))
+                for m in re.finditer(rf"(?<![\w-]){pattern}(?![\w-])", text):
                     hits.append(Mention(name, m.start(), m.end(), form))
+                if " " in form:  # "card not present", "card-not-present"
+                    first, rest = form.split(" ", 1)
+                    for m in re.finditer(rf"(?<![\w-]){re.escape(first)}[ -]not[ -]{re.escape(rest)}(?![\w-])", text):
+                        hits.append(Mention(name, m.start(), m.end(), form, negated=True))
         if not hits:
             hits = self._fuzzy(text)
         hits.sort(key=lambda h: (-(h.end - h.start), h.start))
@@ -101,7 +108,7 @@ class ModelLexicon:
             for form, value in forms:
                 for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
                     before = text[max(0, m.start() - 12):m.start()]
-                    negated = bool(re.search(r"\b(not|non|no|never|isn't|aren't|without)\s*-?\s*(a |an )?$", before))
+                    negated = bool(re.search(r"\b(not|non|no|never|isn't|aren't|without|outside|except|excluding|other than|not in|apart from)\s*-?\s*(the |a |an )?$", before))
                     out.append(ValueMention(name, value, m.start(), m.end(), negated))
         out.sort(key=lambda v: (-(v.end - v.start), v.start))
         chosen: list[ValueMention] = []
@@ -111,13 +118,14 @@ class ModelLexicon:
         return sorted(chosen, key=lambda v: v.start)
 
 
-def _feature_forms(feature: Feature) -> set[str]:
+def _feature_forms(feature: Feature, reserved: set[str]) -> set[str]:
     forms: set[str] = set()
     words = normalise(feature.name).split()
     forms |= _variants(" ".join(words))
     trimmed = [w for w in words if w not in _MEASURE_WORDS]
     if trimmed and trimmed != words:
-        forms |= _variants(" ".join(trimmed))
+        # "tenure months" is also "tenure"; but "claim amount" is not "claims" when that names a model
+        forms |= {f for f in _variants(" ".join(trimmed)) if f not in reserved}
     for alias in feature.aliases:
         forms |= _variants(alias)
     if feature.description and len(feature.description.split()) <= 3:
@@ -152,10 +160,13 @@ def build(registry: Registry) -> dict[str, ModelLexicon]:
         token_sets[spec.id] = tokens
         for t in tokens:
             name_counts[t] = name_counts.get(t, 0) + 1
+    reserved = set(name_counts)
+    for model in registry:
+        reserved |= _variants(model.spec.entity) | set(re.findall(r"[a-z]+", normalise(model.spec.id)))
     for model in registry:
         lex = ModelLexicon(model)
         for feature in model.spec.features:
-            lex.feature_forms[feature.name] = _feature_forms(feature)
+            lex.feature_forms[feature.name] = _feature_forms(feature, reserved)
             forms = _value_forms(feature)
             if forms:
                 lex.value_forms[feature.name] = forms

@@ -42,7 +42,7 @@ class Planner(Protocol):
 
 # -- operation cues: general English, weighted ---------------------------------------------------
 CUES: dict[str, list[tuple[str, float]]] = {
-    "explain": [(r"\bwhy\b", 3), (r"\breasons?\b", 2.5), (r"\bexplain", 2.5), (r"\bexplanation", 2.5),
+    "explain": [(r"\bwhy\b", 4), (r"\bexplian|\bexpalin|\bexplai\b", 2.5), (r"\bwhat makes\b", 3), (r"\bwhat(?:'s| is)? pushing\b", 3), (r"\breasons?\b", 2.5), (r"\bexplain", 2.5), (r"\bexplanation", 2.5),
                 (r"\bhow come\b", 3), (r"\bwhat(?:'s| is| are)? (?:driving|behind|causing)\b", 3),
                 (r"\bdrivers?\b", 1.5), (r"\bfactors?\b", 1.5), (r"\bcontribut", 1.5), (r"\bbecause\b", 1),
                 (r"\bjustif", 2), (r"\bwhat made\b", 2.5), (r"\bwhat led\b", 2.5), (r"\bbreak(?:s)? down\b", 1),
@@ -54,13 +54,23 @@ CUES: dict[str, list[tuple[str, float]]] = {
                 (r"\bset (?:the |her |his |their |its )?\w[\w ]{0,30}? to\b", 3), (r"\bchange (?:the |her |his |their )?\w[\w ]{0,30}? to\b", 2.5),
                 (r"\b(?:increase|decrease|raise|lower|reduce|cut|drop|bump|add)\w*\b.{0,40}\bby\b", 2.5),
                 (r"\bif .{0,50}\b(?:instead|another|more|fewer|less)\b", 1.5)],
-    "counterfactual": [(r"\bwhat would (?:it|they|she|he|the \w+|this \w+) (?:take|need)\b", 4),
+    "counterfactual": [(r"\bhow (?:can|could|do|would|might|should) (?:we |i |you )?(?:get |move |bring |help )?(?:recordid|entityname)\b.{0,40}\b(?:get|move|drop|fall|reach|lower|reduce|improve|down|out|to)\b", 4),
+                       (r"\bclosest (?:scenario|case|change)\b", 4), (r"\b(?:down|drop|move) (?:a|one) tier\b", 3.5),
+                       (r"\bwhat (?:could|would|can|should|might) (?:make|move|get|bring|flip|push|take)\b", 3.5),
+                       (r"\b(?:flip|move|bring|get|push|drop)\b.{0,25}\b(?:down|out of|to (?:a |the )?(?:lower|tiername))\b", 3),
+                       (r"\bwhat (?:would|will|does) (?:have|need) to (?:be different|change)\b", 4), (r"\bhave to be different\b", 4),
+                       (r"\b(?:which|what) changes? would\b", 3.5), (r"\bto become\b.{0,25}\b(?:tiername|lower|less)\b", 3),
+                       (r"\bwhat could change\b", 3.5), (r"\bless likely to\b.{0,40}\btier\b", 3),(r"\bwhat would (?:it|they|she|he|the \w+|this \w+) (?:take|need)\b", 4),
                        (r"\bwhat (?:needs|has|would need) to change\b", 4), (r"\bsmallest change\b", 4),
                        (r"\bcounterfactual", 4), (r"\bhow (?:can|could|do|would|might) (?:we|they|she|he|i|it|the \w+|this \w+)\b.{0,40}\b(?:get|move|drop|fall|reach|lower|reduce|improve|qualify|go down|bring)\b", 3),
                        (r"\bwhat can (?:she|he|they|we|the \w+) do\b", 3.5), (r"\bto (?:get|move|drop|go) (?:down )?(?:to|into|out of|below) (?:a |the )?(?:lower|low|\w+) (?:tier|risk)\b", 2.5),
                        (r"\blower tier\b", 2), (r"\bget out of\b", 2.5), (r"\bminimum change\b", 4),
                        (r"\b(?:least|minimal) (?:it|they|she|he) (?:would|could) (?:have to|need to)\b", 3)],
-    "feature_importance": [(r"\b(?:most|least) (?:important|influential|predictive)\b", 4), (r"\bimportan(?:ce|t)\b", 2),
+    "feature_importance": [(r"\bhow important\b", 3.5), (r"\b(?:top|main|key|biggest)\s+\d*\s*(?:features|inputs|factors|drivers|variables|predictors)\b", 3),
+                           (r"\bhow (?:big|large|much) (?:a )?(?:role|part|effect|impact|influence)\b", 3.5), (r"\b(?:affect|affects|impact|impacts)\b.{0,30}\bmuch\b", 3),
+                           (r"\bmatter(?:s)? much\b|\bcount(?:s)? for (?:a lot|much)\b|\bweigh(?:s|ted)? (?:most|heavily)\b", 3.5),
+                           (r"\bwhat drives\b(?!.{0,20}\brecordid)", 2.5), (r"\brank(?:s|ed)? (?:high|low|highly)\b|\bwhere does featurename rank\b", 3),
+                           (r"\bwhich (?:\w+ )?(?:inputs|features|factors) (?:dominate|matter|drive)\b", 3.5),(r"\b(?:most|least) (?:important|influential|predictive)\b", 4), (r"\bimportan(?:ce|t)\b", 2),
                            (r"\bwhich (?:features|factors|inputs|variables|fields|attributes)\b", 2.5),
                            (r"\bmatters? (?:the )?most\b", 3), (r"\bmatter(?:s)? (?:for|to) the model\b", 3),
                            (r"\b(?:biggest|main|key|top) (?:drivers|factors|predictors|inputs|features)\b", 2.5),
@@ -81,7 +91,7 @@ CUES: dict[str, list[tuple[str, float]]] = {
                      (r"\bstruggl", 3), (r"\bfails?\b|\bfailing\b", 2), (r"\bblind spots?\b", 4), (r"\bunderperform", 3),
                      (r"\bwhere (?:is|does) (?:it|the model) (?:worst|weakest|least accurate)\b", 4), (r"\bmiss(?:es|ing)? (?:the most|most)\b", 2.5),
                      (r"\bget(?:s)? (?:it )?wrong\b", 3), (r"\bleast accurate\b", 3), (r"\bworst\b", 1.5)],
-    "define_feature": [(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bdefin", 3), (r"\bmeaning of\b", 3.5),
+    "define_feature": [(r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\s*$", 4.5),(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bdefin", 3), (r"\bmeaning of\b", 3.5),
                        (r"\bwhat (?:is|are) (?:a |an |the )?(?:feature|field|input|variable)\b", 2),
                        (r"\bhow is .{1,40}\b(?:measured|calculated|computed|defined)\b", 3.5),
                        (r"\bwhat counts as\b", 3), (r"\bunits?\b", 1.5), (r"\bwhat values\b", 2)],
@@ -91,16 +101,20 @@ CUES: dict[str, list[tuple[str, float]]] = {
                        (r"\bwhat kind of model\b|\bwhat type of model\b|\bwhich algorithm\b", 3.5), (r"\bwho owns\b", 1.5),
                        (r"\bwhat models?\b.{0,20}\b(?:do you have|are there|available)\b", 2)],
     "risk_tiers": [(r"\btiers?\b", 2), (r"\brisk (?:levels?|bands?|categories|buckets|grades?|classes)\b", 3.5),
-                   (r"\bthresholds?\b", 2), (r"\bcut-?offs?\b", 2), (r"\bwhat does (?:a |the )?\w+ (?:tier|risk|rating|band) mean\b", 3),
+                   (r"\bthresholds?\b", 3), (r"\bcut-?offs?\b", 3.5),
+                   (r"\bwhat (?:does|do|is) (?:a |an |the )?tiername\b", 4.5), (r"\bwhat(?:'s| is) the difference between tiername\b", 4), (r"\bwhat does (?:a |the )?\w+ (?:tier|risk|rating|band) mean\b", 3),
                    (r"\bwhat (?:are|is) the (?:tiers|levels|bands)\b", 3.5), (r"\brecommended actions?\b", 1.5),
                    (r"\bwhat should (?:i|we) do (?:for|with|about) (?:a |an )?\w+ (?:tier|risk)\b", 3)],
     "search_knowledge": [(r"\blimitations?\b", 4), (r"\bcan (?:i|we) use\b", 3.5), (r"\bshould(?:n't| not)? (?:i|we) use\b", 3.5),
                          (r"\bintended (?:use|for)\b", 3.5), (r"\bpolic(?:y|ies)\b", 3), (r"\bfairness\b|\bbias(?:ed)?\b|\bdiscriminat", 3),
-                         (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b", 3),
+                         (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b", 5),
+                         (r"\bwhat (?:is|are) (?:a |an )?[\w ]{0,30}(?:attacks?|technique|mitigation)\b", 4),
+                         (r"\b(?:does|will|would|can|could) (?:the |this |it )?(?:[\w-]+ )?(?:model )?(?:work|apply|be used|cover)\b", 3.5),
+                         (r"\b(?:last )?retrained\b", 3), (r"\bknown weaknesses\b", 4),
                          (r"\bescalat", 2.5), (r"\boverrid", 3), (r"\bprivacy\b|\bgdpr\b|\bpersonal data\b", 3),
                          (r"\bretrain", 2), (r"\batlas\b|\baml\.t\d+|\btechniques?\b|\bmitigations?\b|\btactics?\b", 3),
                          (r"\bout of scope\b|\bnot (?:be )?used for\b|\bappropriate\b|\bsuitable\b|\ballowed to\b|\bapproved? for\b", 2.5),
-                         (r"\btrained on\b|\btraining data\b|\bhow was (?:it|the model) (?:trained|built|validated)\b", 2.5),
+                         (r"\btrained on\b|\btraining data\b|\bwhat data\b|\bhow was (?:it|the model) (?:trained|built|validated)\b", 2.5),
                          (r"\bwho (?:owns|maintains|to contact|do i contact)\b|\bcontact\b|\bowner\b", 2.5), (r"\bvalidat", 2),
                          (r"\bacceptable use\b", 4), (r"\bwhat (?:do|does) .{0,30}(?:say|says)\b", 2), (r"\bcase stud", 3),
                          (r"\bhow (?:often|frequently) (?:is|are) .{0,30}(?:retrained|updated|reviewed|validated)\b", 3),
@@ -109,13 +123,15 @@ CUES: dict[str, list[tuple[str, float]]] = {
                          (r"\bhow do (?:i|we) (?:report|handle|respond)\b", 3), (r"\bwhat is (?:a |an )?(?:model extraction|membership inference|data poisoning|evasion|model inversion|prompt injection)\b", 3)],
     "list_incidents": [(r"\bincidents?\b", 4), (r"\battack(?:s|ed)?\b", 2.5), (r"\bbreach", 3), (r"\bsecurity (?:events?|issues?|problems?|history|record)\b", 3.5),
                        (r"\bbeen (?:attacked|compromised|poisoned|targeted|probed|tampered)\b", 3),
-                       (r"\b(?:poisoning|extraction|evasion|membership inference|inversion|prompt injection)\b", 1.5),
+                       (r"\b(?:poisoning|extraction|extract|evasion|membership inference|inversion|prompt injection)\b", 2.5),
+                       (r"\battempts?\b|\btried to\b", 1.5),
                        (r"\bopen (?:cases|issues|investigations)\b", 2.5), (r"\binvestigat", 1.5), (r"\bwhat happened\b", 1.5)],
-    "security_posture": [(r"\bsafe\b", 3.5), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
+    "security_posture": [(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
+                         (r"\bworried about .{0,30}\bsecurity\b", 4), (r"\bdrifted\b|\bdrifting\b", 2), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
                          (r"\bhealthy\b|\bhealth\b", 2.5), (r"\bdrift", 3), (r"\bright now\b|\bcurrently\b|\btoday\b", 0.8),
                          (r"\bsecure\b", 3), (r"\bsecurity (?:status|state|standing|situation)\b", 4), (r"\bok to use\b|\bokay to use\b|\bfit (?:for|to) use\b", 3),
                          (r"\banomal", 2.5), (r"\bany (?:red flags|concerns|risks) (?:with|about|for) (?:the )?(?:\w+ )?model\b", 3)],
-    "predict": [(r"\btier\b", 2), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
+    "predict": [(r"\btier\b", 2), (r"\b(?:each|every|per) tier\b", 3.5), (r"\bwhat tier is (?:it|she|he|this|that|recordid)\b", 3), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
                 (r"\bchance\b|\bprobability\b|\blikelihood\b|\bodds\b", 2), (r"\bflag(?:ged)?\b", 1.5), (r"\brisk\b", 1),
                 (r"\bwill (?:she|he|they|it|the \w+|this \w+|[a-z]-?\d+)\b.{0,20}\b(?:churn|default|leave|cancel|quit|be fraud)", 3),
                 (r"\bis (?:she|he|it|this|that|the \w+|[a-z]-?\d+) (?:high|low|medium|risky|fraud|likely)", 2.5),
@@ -132,20 +148,22 @@ METRICS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall",
            "roc": "roc_auc", "sensitivity": "recall"}
 _SMALL_TALK = re.compile(r"^(?:hi|hello|hey|thanks|thank you|cheers|good (?:morning|afternoon|evening)|how are you|"
                          r"who are you|what can you do|help|ok|okay|bye)\b")
+_ACTION = re.compile(r"^(?:please |can you |could you )?(?:email|send|call|text|sms|message|book|schedule|approve|decline|"
+                     r"block|unblock|cancel|close|refund|transfer|pay|delete|update|write to|notify)\b(?!.{0,30}\b(?:tier|risk|score)\b\?)")
 _RESET = re.compile(r"\b(?:start over|start again|reset|new (?:conversation|topic|question)|forget (?:that|it|everything|all)|"
                     r"clear (?:the )?(?:context|conversation|history))\b")
-_ID = re.compile(r"(?<![\w-])([A-Za-z]{1,4}-\d{2,})(?![\w-])")
+_ID = re.compile(r"(?<![\w.-])([A-Za-z]{1,4}-?\d{3,})(?![\w-])")
 _NUM = r"[-+]?\$?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?![\w-])"
 _NUM_RE = re.compile(_NUM)
 _WORD_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "a dozen": 12}
 _INCIDENT_WORDS = {
-    "status": {"open": "open", "investigating": "investigating", "under investigation": "investigating",
+    "status": {"open": "open", "investigat": "investigating", "under investigation": "investigating",
                "mitigated": "mitigated", "closed": "closed", "resolved": "closed"},
     "severity": {"critical": "critical", "high severity": "high", "high-severity": "high", "medium severity": "medium",
                  "medium-severity": "medium", "low severity": "low", "low-severity": "low", "severe": "high"},
     "attack_type": {"poison": "poisoning", "extraction": "extraction", "extract": "extraction", "stealing": "extraction",
-                    "evasion": "evasion", "evade": "evasion", "membership": "membership_inference",
+                    "evasion": "evasion", "evade": "evasion", "steal": "extraction", "membership": "membership_inference",
                     "inversion": "inversion", "prompt injection": "prompt_injection", "jailbreak": "prompt_injection"},
 }
 _DOC_TYPES = {"model card": "model_card", "limitation": "limitations", "policy": "policy", "policies": "policy",
@@ -153,25 +171,65 @@ _DOC_TYPES = {"model card": "model_card", "limitation": "limitations", "policy":
 
 
 @dataclass
-class _Parsed:
-    """What one clause mentions."""
+class _Clause:
+    """What one clause mentions, resolved against one model's lexicon."""
 
-    text: str
-    records: list[tuple[str, list[str]]] = field(default_factory=list)
-    models: list[str] = field(default_factory=list)
-    scores: dict[str, float] = field(default_factory=dict)
+    text: str                       # normalised
+    masked: str                     # ids, features, values, tiers and entities replaced by placeholders
+    record_ids: list[tuple[str, list[str]]]
+    model_scores: dict[str, float]
+    mentioned: str | None = None
+    model_id: str | None = None
+    features: list = field(default_factory=list)
+    values: list = field(default_factory=list)
+    filters: list[Filter] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+INTENT_WEIGHT = 8.0
+_FOLLOW_ONLY = re.compile(r"^(?:and |or |but |what about |how about |ok |okay |now |then |just |only )*(?:the |a |an |in |for |with |on )?"
+                          r"(?:[a-z-]+ ){0,3}[a-z-]*$")
+_FOLLOW = re.compile(r"^(?:and|what about|how about|what of|or|but|same|now|ok|okay|then|also|only|just|for|in|with|without|the)\b")
+_REFERS_COHORT = re.compile(r"\b(?:them|those|these|they|their|this group|that group|the group|that segment|the cohort|of them|among them|such)\b")
+_REFERS_RECORD = re.compile(r"\b(?:she|he|her|his|hers|him|it|its|this one|that one|this customer|that customer|the customer|"
+                            r"this transaction|that transaction|the transaction|this policy|that policy|the policy|this claim|that claim|the claim|them|they|their)\b")
+_REFERS_RECORD_ONLY = re.compile(r"\b(?:she|he|her|his|hers|him|this one|that one|this customer|that customer)\b")
+_ADD = re.compile(r"\b(?:also|too|as well|additionally|on top|plus|and also)\b")
+_RISK_WORDS = r"\b(?:risk|risky|riskier|tiers?|tiername|flag(?:ged|s)?|likely|scores?|scored|critical|high|low|medium|elevated)\b"
 
 
 class RulePlanner:
     """The deterministic, offline planner."""
 
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, embedder=None):
         self.registry = registry
+        self.intents = None
+        if embedder is not None:
+            from assistant.conversation.intents import IntentModel
+
+            self.intents = IntentModel(embedder)
         self.lexicons: dict[str, ModelLexicon] = build(registry)
         self.records: dict[str, list[str]] = {}
         for model in registry:
             for record_id in model.records.index:
                 self.records.setdefault(str(record_id).upper(), []).append(model.id)
+        self.tier_names = {normalise(t.name) for m in registry for t in m.spec.risk_tiers}
+        self.entity_words = set()
+        for m in registry:
+            for word in _variants_simple(normalise(m.spec.entity)):
+                self.entity_words.add(word)
+        # Words that name exactly one model's feature, category or tier pick that model.
+        owners: dict[str, set[str]] = {}
+        for model_id, lex in self.lexicons.items():
+            words = set()
+            for forms in lex.feature_forms.values():
+                words |= forms
+            for forms in lex.value_forms.values():
+                words |= {f for f, _ in forms}
+            words |= {normalise(t.name) for t in lex.model.spec.risk_tiers}
+            for w in words:
+                owners.setdefault(w, set()).add(model_id)
+        self.distinctive = {w: next(iter(ids)) for w, ids in owners.items() if len(ids) == 1 and len(w) >= 3}
 
     # -- entry point --------------------------------------------------------------------------
     def plan(self, question: str, state: SessionState, model_hint: str | None = None) -> Plan:
@@ -181,11 +239,10 @@ class RulePlanner:
             plan.reset = True
             state = state.reset()
             text = _RESET.sub(" ", text).strip(" .,!?;:-")
-            text = re.sub(r"^(?:and|ok|okay|so|now|please)\b", "", text).strip(" .,!?;:-")
+            text = re.sub(r"^(?:and|ok|okay|so|now|please|let's|lets)\b", "", text).strip(" .,!?;:-")
             if len(text) < 3:
                 return plan
-        clauses = self._clauses(text)
-        for clause in clauses:
+        for clause in self._clauses(text):
             sub = self._plan_clause(clause, state, model_hint)
             plan.context += [c for c in sub.context if c not in plan.context]
             if sub.clarify:
@@ -201,95 +258,273 @@ class RulePlanner:
         return plan
 
     def _clauses(self, text: str) -> list[str]:
-        parts = [p.strip() for p in re.split(r"\?+|;|(?<=[a-z0-9])\.\s+|\s+also[,:]?\s+", text) if p.strip()]
-        return [p for p in parts if re.search(r"[a-z0-9]", p)] or [text]
+        parts = [p.strip() for p in re.split(
+            r"\?+\s*|;\s*|(?<=[a-z0-9])\.\s+|,?\s+(?:and|but|plus|also)\s+(?=(?:what|how|why|where|which|who|is|are|does|do|can|"
+            r"could|would|will|should|list|show|give|tell|any|has|have)\b)", text) if p.strip()]
+        parts = [p for p in parts if re.search(r"[a-z0-9]", p)] or [text]
+        # A fragment without its own subject ("how accurate are they") belongs with the previous one.
+        return parts
 
-    # -- one clause ---------------------------------------------------------------------------
-    def _plan_clause(self, text: str, state: SessionState, model_hint: str | None) -> Plan:
-        plan = Plan()
-        if _SMALL_TALK.match(text) and len(text.split()) <= 6:
-            return plan
-        record_ids = [m.group(1).upper() for m in _ID.finditer(text)]
-        known = [(r, self.records.get(r, [])) for r in record_ids]
-        clean = _ID.sub(" ", text)
-        model_scores = self._model_scores(clean)
-        mentioned = _best(model_scores)
+    # -- reading a clause ---------------------------------------------------------------------
+    def _read(self, text: str, state: SessionState, model_hint: str | None) -> _Clause:
+        ids = []
+        clean = text
+        for m in _ID.finditer(text):
+            raw = m.group(1).upper()
+            if "-" not in raw:  # "C10321" counts only when it is a known id once the dash is restored
+                raw = re.sub(r"^([A-Z]+)(\d)", r"\1-\2", raw)
+                if raw not in self.records:
+                    continue
+            ids.append((raw, self.records.get(raw, [])))
+            clean = clean.replace(m.group(1), " recordid ", 1)
+        clean = re.sub(r"'s\b", "", clean)
+        scores = self._model_scores(clean)
+        clause = _Clause(text=clean, masked=clean, record_ids=ids, model_scores=scores, mentioned=_best(scores))
+        return clause
 
-        # Which model: mentioned > the record's > the caller's hint > the conversation's.
-        record_models = sorted({m for _, ms in known for m in ms})
-        model_id = None
-        if mentioned:
-            model_id = mentioned
+    def _resolve_model(self, clause: _Clause, state: SessionState, model_hint: str | None, plan: Plan) -> Plan | None:
+        record_models = sorted({m for _, ms in clause.record_ids for m in ms})
+        if clause.mentioned:
+            clause.model_id = clause.mentioned
         elif len(record_models) == 1:
-            model_id = record_models[0]
+            clause.model_id = record_models[0]
         elif len(record_models) > 1:
-            return Plan(clarify=f"{known[0][0]} exists in several models. Which one do you mean?",
+            return Plan(clarify=f"{clause.record_ids[0][0]} exists in several models. Which one do you mean?",
                         options=record_models)
         elif model_hint and model_hint in self.registry.models:
-            model_id = model_hint
+            clause.model_id = model_hint
         elif state.model_id in self.registry.models:
-            model_id = state.model_id
-            plan.context.append(f"model {model_id}")
+            clause.model_id = state.model_id
+            plan.context.append(f"model {clause.model_id}")
         elif len(self.registry.models) == 1:
-            model_id = next(iter(self.registry.models))
+            clause.model_id = next(iter(self.registry.models))
+        return None
 
-        ops = self._operations(clean, bool(known), bool(state.record_id))
-        lexicon = self.lexicons.get(model_id) if model_id else None
-        features = lexicon.find_features(clean) if lexicon else []
-        values = lexicon.find_values(clean) if lexicon else []
+    def _plan_clause(self, text: str, state: SessionState, model_hint: str | None) -> Plan:
+        plan = Plan()
+        clause = self._read(text, state, model_hint)
+        if _ACTION.match(text):
+            return plan  # asks ModelDesk to act (email, block, approve): not something it does
+        if _SMALL_TALK.match(text) and len(text.split()) <= 6 and not clause.record_ids and not clause.mentioned \
+                and not self._cue_ops(text):
+            return plan
+        # The answer to a clarifying question: replay the question that was waiting for it.
+        if state.pending and not self._cue_ops(clause.text) and (clause.mentioned or clause.record_ids):
+            return self._plan_clause(state.pending + " " + text, state.model_copy(update={"pending": None}), model_hint)
+        problem = self._resolve_model(clause, state, model_hint, plan)
+        if problem:
+            return problem
+        lexicon = self.lexicons.get(clause.model_id) if clause.model_id else None
+        named_record = bool(clause.record_ids)
+        if lexicon:
+            clause.features = lexicon.find_features(clause.text)
+            clause.values = lexicon.find_values(clause.text)
+            clause.features = sorted(clause.features + self._unit_mentions(clause.text, lexicon, clause.features),
+                                     key=lambda m: m.start)
+            clause.masked = self._mask(clause.text, clause.features, clause.values)
+            clause.changes = self._changes(clause.text, lexicon, clause.features, clause.values, state)
+            if not named_record:
+                clause.filters = self._filters(clause.text, lexicon, clause.features, clause.values)
+        else:
+            clause.masked = self._mask(clause.text, [], [])
+        if clause.record_ids and not clause.record_ids[0][1] and clause.model_id is None:
+            return Plan(clarify=f"I could not find {clause.record_ids[0][0]} in any model. Which model should I look in?",
+                        options=sorted(self.registry.models))
 
-        record_id = None
-        if known:
-            record_id = known[0][0]
-            if known[0][1] == [] and model_id is None:
-                return Plan(clarify=f"I could not find {record_id} in any model. Which model should I look in?",
-                            options=sorted(self.registry.models))
-        elif state.record_id and (model_id == state.model_id or not mentioned):
-            record_id = state.record_id
+        same_model = clause.model_id == state.model_id
+        record_id = clause.record_ids[0][0] if named_record else None
+        context_record = state.record_id if same_model and state.record_id else None
 
-        filters = self._filters(clean, lexicon, features, values) if lexicon else []
-        follow_up = not ops and state.last_op is not None
-        if follow_up:
-            ops = [state.last_op if not known or state.last_op in RECORD_OPS | COHORT_OPS else "predict"]
-            plan.context.append(f"the previous question ({state.last_op.replace('_', ' ')})")
+        # The current group carries over when the clause refers to it or narrows it.
+        carried = False
+        if same_model and state.filters and not named_record:
+            if clause.filters and re.search(r"\b(?:only|just|also|and|those|them|of them|among|of those|these|their)\b", clause.masked):
+                clause.filters = _merge_filters(state.filters, clause.filters)
+                carried = True
+            elif not clause.filters and _REFERS_COHORT.search(clause.masked) and not _REFERS_RECORD_ONLY.search(clause.masked):
+                clause.filters = list(state.filters)
+                carried = True
+
+        ops = self._operations(clause, named_record, bool(context_record))
+        if not ops and state.last_op and (_FOLLOW_ONLY.match(clause.masked) or not named_record):
+            if carried:
+                clause.filters = [f for f in clause.filters if f not in state.filters] or clause.filters
+            return self._follow_up(state.last_op, clause, state, plan, record_id, context_record)
         if not ops:
-            if known or (filters and re.search(r"\bhow many\b", clean)):
+            if named_record:
                 ops = ["predict"]
-            elif filters:
-                ops = ["data_summary"] if re.search(r"\bhow many\b|\bcount\b|\bnumber\b", clean) else ["predict"]
-            elif mentioned or features:
-                ops = ["describe_model"] if not features else ["define_feature"]
+            elif clause.filters:
+                risky = re.search(_RISK_WORDS + r"|positivelabel", clause.masked)
+                ops = ["predict"] if risky or not re.search(r"\bhow many\b|\bcount\b|\bnumber\b", clause.masked) else ["data_summary"]
+            elif clause.mentioned or clause.features:
+                ops = ["define_feature"] if clause.features and not clause.mentioned else ["describe_model"]
             else:
-                return plan  # nothing we recognise: out of scope
-        if "what_if" in ops and "counterfactual" in ops:
-            ops.remove("counterfactual" if self._changes(clean, lexicon, features, values, None) else "what_if")
+                return plan
+        if carried and set(ops) & (COHORT_OPS | {"performance", "model_errors"}):
+            plan.context.append("the current group")
+        filters = clause.filters if not set(ops) & RECORD_OPS else []
 
-        # Cohort carry-over: "and only for students?" adds to the current cohort.
-        cohort_follow = bool(filters) and state.filters and re.search(r"\b(?:only|just|also|and|those|them|of them|among)\b", clean) \
-            and model_id == state.model_id and not known
-        if cohort_follow:
-            filters = [f for f in state.filters if f.feature not in {g.feature for g in filters}] + filters
-            plan.context.append("the current cohort")
-        elif not filters and not known and state.filters and model_id == state.model_id and (follow_up or not record_id) \
-                and any(op in COHORT_OPS for op in ops) and re.search(r"\b(?:them|those|these|they|this group|that group|the cohort|why)\b", clean):
-            filters = list(state.filters)
-            plan.context.append("the current cohort")
+        # Fill the record the clause leaves out from the conversation.
+        if not record_id and context_record and not filters and (
+                set(ops) & RECORD_OPS or (set(ops) & {"predict", "explain"} and (
+                    _REFERS_RECORD.search(clause.masked) or (state.last_op in {"predict", "explain", "what_if", "counterfactual"}
+                                                             and not state.filters)))):
+            record_id = context_record
+            plan.context.append(f"{self._entity(clause.model_id)} {record_id}")
 
-        if filters and not known:
-            record_id = None  # a cohort question is not about the previous record
-        if record_id and record_id == state.record_id and not known and any(op in RECORD_OPS | COHORT_OPS for op in ops):
-            plan.context.append(f"{self._entity(model_id)} {record_id}")
-
-        for op in ops:
-            step = self._step(op, clean, model_id, record_id, filters, features, values, lexicon, state)
-            if isinstance(step, Plan):
-                return step
-            if step is not None:
-                plan.steps.append(step)
+        # Several records or several models named for one operation: one call each.
+        records = [r for r, _ in clause.record_ids] or [record_id]
+        models = [clause.model_id]
+        tied = sorted((m for m, sc in clause.model_scores.items() if sc == max(clause.model_scores.values())), key=text.find) \
+            if clause.model_scores else []
+        if len(tied) > 1 and not named_record and all(op in MODEL_OPS for op in ops):
+            models = tied
+        for model_id in models:
+            clause.model_id = model_id
+            for op in ops:
+                for rid in (records if op in RECORD_OPS | {"predict", "explain"} and not filters else [record_id]):
+                    step = self._step(op, clause, rid, filters, state)
+                    if isinstance(step, Plan):
+                        step.context = plan.context
+                        return step
+                    if step not in plan.steps:
+                        plan.steps.append(step)
         return plan
+
+    def _follow_up(self, op: str, clause: _Clause, state: SessionState, plan: Plan, record_id, context_record) -> Plan:
+        """A clause with no operation of its own repeats the last one with what it changes."""
+        args = dict(state.last_args)
+        plan.context.append(f"the previous question ({op.replace('_', ' ')})")
+        model_changed = clause.model_id != state.model_id
+        if op in MODEL_OPS or "model_id" in args:
+            args["model_id"] = clause.model_id
+        if model_changed:
+            for key in ("record_id", "filters", "changes"):
+                args.pop(key, None)
+            if "feature" in args and clause.model_id:
+                args.pop("feature")
+                feature = self._translate_feature(state.model_id, state.last_args.get("feature"), clause.model_id)
+                if feature:
+                    args["feature"] = feature
+        if record_id:
+            if op not in RECORD_OPS | {"predict", "explain"}:
+                op = "predict"
+                args = {"model_id": clause.model_id}
+            args["record_id"] = record_id
+            args.pop("filters", None)
+        if clause.filters:
+            if op not in COHORT_OPS | {"performance", "model_errors"}:
+                op, args = "predict", {"model_id": clause.model_id}
+            current = [Filter.model_validate(f) for f in args.get("filters", [])] if not model_changed else []
+            args["filters"] = [f.model_dump() for f in _merge_filters(current, clause.filters)]
+            args.pop("record_id", None)
+        elif re.search(r"\b(?:overall|all|everyone|everybody|in general|whole)\b", clause.masked):
+            args.pop("filters", None)
+        if op == "what_if":
+            changes = clause.changes or self._bare_change(clause.text, state)
+            if changes:
+                args["changes"] = {**state.last_changes, **changes} if _ADD.search(clause.text) else changes
+            if not args.get("record_id") and context_record:
+                args["record_id"] = context_record
+        if op in ("predict", "explain") and not args.get("record_id") and not args.get("filters") and context_record and not model_changed:
+            args["record_id"] = context_record
+        if op in ("feature_importance", "explain", "model_errors"):
+            args.update(_top_k(clause.text))
+        if op == "performance":
+            metric = _metric(clause.text)
+            if metric:
+                args["metric"] = metric
+        if op == "list_incidents":
+            args.update(_incident_filters(clause.text))
+            if clause.mentioned:
+                args["model_id"] = clause.mentioned
+        if op == "search_knowledge":
+            args["query"] = (state.pending or "") + " " + clause.text if not args.get("query") else args["query"] + " " + clause.text
+        if clause.features and op in ("define_feature", "feature_importance") and not model_changed:
+            args["feature"] = clause.features[0].feature
+        if op in MODEL_OPS and not args.get("model_id"):
+            return Plan(clarify="Which model do you mean?", options=sorted(self.registry.models), context=plan.context)
+        if op in RECORD_OPS and not args.get("record_id"):
+            return Plan(clarify=f"Which {self._entity(clause.model_id)} should I use?", context=plan.context)
+        plan.steps.append(Step(name=op, arguments={k: v for k, v in args.items() if v not in (None, [], {})}))
+        return plan
+
+    def _translate_feature(self, old_model: str | None, feature: str | None, new_model: str) -> str | None:
+        if not feature or new_model not in self.lexicons:
+            return None
+        if feature in self.registry.get(new_model).spec.feature_names:
+            return feature
+        old = self.lexicons.get(old_model)
+        surfaces = old.feature_forms.get(feature, set()) if old else set()
+        for name, forms in self.lexicons[new_model].feature_forms.items():
+            if forms & surfaces:
+                return name
+        return None
+
+    def _bare_change(self, text: str, state: SessionState) -> dict[str, Any]:
+        """ "and 30?" after a what-if on one numeric feature: the same kind of change, new amount."""
+        if not state.last_changes or len(state.last_changes) != 1:
+            return {}
+        (feature, previous), = state.last_changes.items()
+        m = re.search(rf"({_NUM})", text)
+        if not m:
+            return {}
+        amount = _number(m.group(1))
+        direction = re.search(rf"({_NUM})\s*(?:\w+\s+)?(lower|less|smaller|down|fewer|cheaper|higher|more|bigger|larger|up|greater)\b", text)
+        if direction:
+            change = {"decrease" if direction.group(2) in _DOWN else "increase": _number(direction.group(1))}
+        else:
+            change = {next(iter(previous)): amount} if isinstance(previous, dict) else amount
+        return {feature: change}
 
     def _entity(self, model_id: str | None) -> str:
         return self.registry.get(model_id).spec.entity if model_id else "record"
+
+    def _mask(self, text: str, features, values) -> str:
+        spans = [(f.start, f.end, " featurename ") for f in features] + [(v.start, v.end, " valuename ") for v in values]
+        out = text
+        for start, end, token in sorted(spans, key=lambda s: -s[0]):
+            out = out[:start] + token + out[end:]
+        for tier in sorted(self.tier_names, key=len, reverse=True):
+            out = re.sub(rf"(?<![\w-]){re.escape(tier)}(?![\w-])", " tiername ", out)
+        for word in self.entity_words:
+            # "policy on sharing scores" is a document, "policies over $5k" are records
+            out = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])(?!\s+(?:on|for|about|regarding|says?)\b)", " entityname ", out)
+        for model in self.registry:
+            label = normalise(model.spec.positive_label)
+            out = re.sub(rf"\b{re.escape(label)}\w*", " positivelabel ", out)
+        return re.sub(r"\s+", " ", out).strip()
+
+    def _unit_mentions(self, text: str, lexicon: ModelLexicon, found) -> list:
+        """ "100 km", "30 days", "$2k": a number in the unit of exactly one unmentioned feature names it."""
+        from assistant.conversation.lexicon import Mention
+
+        by_unit: dict[str, list] = {}
+        for f in lexicon.model.spec.features:
+            if f.type == "numeric" and f.unit:
+                by_unit.setdefault(normalise(f.unit), []).append(f)
+        taken = {m.feature for m in found}
+        out = []
+        for unit, features in by_unit.items():
+            if len(features) != 1 or features[0].name in taken:
+                continue
+            if unit in {"usd", "$"}:
+                rx = r"(?:\$\s?\d[\d,.]*\s*k?|\d[\d,.]*\s*k?\s*(?:usd|dollars|bucks))"
+            elif unit in {"hour", "hours"}:
+                rx = r"\d{1,2}\s*(?:am|pm|o'clock|h\b|hours?\b)"
+            else:
+                words = "|".join(re.escape(u) for u in _variants_simple(unit))
+                rx = rf"\d[\d,.]*\s*(?:{words})\b(?:\s+old)?"
+            m = re.search(rx, text)
+            if m:
+                # Placed just before the number (or a "between x and" before it), so the comparison
+                # words around it read as they do for a named feature.
+                start = m.start()
+                between = re.search(rf"\bbetween\s+{_NUM}\s+(?:and|to)\s+$", text[:start])
+                if between:
+                    start = between.start()
+                out.append(Mention(features[0].name, start, start, unit))
+        return out
 
     def _model_scores(self, text: str) -> dict[str, float]:
         scores: dict[str, float] = {}
@@ -307,116 +542,160 @@ class RulePlanner:
                     score += 1.5
             if score:
                 scores[model_id] = score
+        for word, model_id in self.distinctive.items():
+            if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+                scores[model_id] = scores.get(model_id, 0) + 1.0
         return scores
 
-    def _operations(self, text: str, named_record: bool, context_record: bool) -> list[str]:
-        scores = {op: sum(w for rx, w in cues if rx.search(text)) for op, cues in _COMPILED.items()}
-        scores = {op: s for op, s in scores.items() if s > 0}
-        if not scores:
-            return []
-        has_record = named_record or context_record
-        # Disambiguation by context rather than by phrase lists: a named record makes questions
-        # about one prediction likelier than questions about the model as a whole.
+    # -- operations ---------------------------------------------------------------------------
+    def _cue_ops(self, masked: str) -> dict[str, float]:
+        scores = {op: sum(w for rx, w in cues if rx.search(masked)) for op, cues in _COMPILED.items()}
+        return {op: s for op, s in scores.items() if s > 0}
+
+    def _operations(self, clause: _Clause, named_record: bool, context_record: bool) -> list[str]:
+        text = clause.masked
+        scores = self._cue_ops(text)
+        cue_scores = dict(scores)
+        if self.intents is not None and not _FOLLOW_ONLY.match(text) and max(scores.values(), default=0) < 3.5:
+            # Meaning adds to the cues: the nearest example phrasing's similarity, scaled.
+            sims = self.intents.similarities(text)
+            best = max(sims.values())
+            for op, sim in sims.items():
+                if sim >= 0.45 and sim >= best - 0.12:
+                    scores[op] = scores.get(op, 0) + INTENT_WEIGHT * (sim - 0.3)
+        has_record = named_record or (context_record and bool(_REFERS_RECORD.search(text)))
+        cohort = bool(clause.filters)
         if named_record:
-            for op, delta in (("predict", 1.5), ("risk_tiers", -1.5), ("describe_model", -1.5), ("define_feature", -1)):
+            for op in ("feature_importance", "data_summary", "risk_tiers", "describe_model", "define_feature",
+                       "performance", "model_errors", "security_posture", "list_incidents", "search_knowledge"):
                 if op in scores:
-                    scores[op] += delta
-        if has_record or re.search(r"\b(?:she|he|her|his|they|them|their|this customer|that customer)\b", text):
-            scores["feature_importance"] = scores.get("feature_importance", 0) - 2
+                    scores[op] -= 2.5
+            if clause.changes and (scores.get("what_if", 0) > 0 or re.search(r"\b(?:if|with|without|had|were|was|would)\b", text)):
+                scores["what_if"] = scores.get("what_if", 0) + 3
+        elif has_record:
+            scores["feature_importance"] = scores.get("feature_importance", 0) - 1.5
+            if "risk_tiers" in scores and not re.search(r"\bwhat (?:does|do|is) (?:a |an |the )?tiername\b", text):
+                scores["risk_tiers"] -= 2.5
+                scores["predict"] = scores.get("predict", 0) + 1
             scores["data_summary"] = scores.get("data_summary", 0) - 1
+            if clause.changes and scores.get("what_if", 0) > 0:
+                scores["what_if"] += 1
         else:
             scores["what_if"] = scores.get("what_if", 0) - (1 if scores.get("what_if", 0) < 4 else 0)
             scores["counterfactual"] = scores.get("counterfactual", 0) - 1.5
-        if scores.get("explain", 0) and scores.get("feature_importance", 0) >= 3 and not has_record:
+        if cohort:
+            for op in ("risk_tiers", "define_feature", "describe_model", "feature_importance", "search_knowledge"):
+                if op in scores:
+                    scores[op] -= 2
+            if scores.get("data_summary", 0) > 0 and re.search(_RISK_WORDS + r"|positivelabel", text) and \
+                    not re.search(r"\b(?:average|avg|mean|median|distribution|typical)\b", text):
+                scores["data_summary"] -= 2
+                scores["predict"] = scores.get("predict", 0) + 2
+        if scores.get("explain", 0) and scores.get("feature_importance", 0) >= 3 and not has_record and not cohort:
             scores["explain"] -= 2
         if scores.get("list_incidents", 0) >= 4 or scores.get("security_posture", 0) >= 3.5:
             scores["search_knowledge"] = scores.get("search_knowledge", 0) - 1.5
         if scores.get("define_feature", 0) and scores.get("risk_tiers", 0) >= 3:
             scores["define_feature"] -= 2
-        ranked = sorted(((s, op) for op, s in scores.items() if s >= 1.5), reverse=True)
+        ranked = sorted(((s, op) for op, s in scores.items() if s >= 2), reverse=True)
         if not ranked:
             return []
         top_score, top = ranked[0]
+        if top == "predict" and not has_record and not cohort and len(ranked) > 1 and ranked[1][0] >= 2 \
+                and not re.search(r"\bhow many\b|\ball\b", text):
+            top_score, top = ranked[1]
         ops = [top]
         # Two things asked at once: "the tier for C-1 and why?", "score it and explain".
-        for score, op in ranked[1:]:
-            pair = {top, op}
-            if pair == {"predict", "explain"} and score >= 2 and re.search(r"\band\b|\bplus\b|\balso\b|,", text):
-                ops.append(op)
+        if has_record or cohort:
+            for score, op in ranked[1:]:
+                if {top, op} == {"predict", "explain"} and cue_scores.get(op, 0) >= 2.5 and cue_scores.get(top, 0) >= 2 \
+                        and re.search(r"\band\b|\bplus\b|\balso\b|,|\+|&", text):
+                    ops.append(op)
         if "predict" in ops and "explain" in ops:
             ops.sort(key=lambda o: 0 if o == "predict" else 1)
         return ops
 
     # -- arguments ----------------------------------------------------------------------------
-    def _step(self, op, text, model_id, record_id, filters, features, values, lexicon, state) -> Step | Plan | None:
+    def _step(self, op: str, clause: _Clause, record_id, filters, state: SessionState) -> Step | Plan:
+        model_id, text = clause.model_id, clause.text
         if op in MODEL_OPS and model_id is None:
             return Plan(clarify="Which model do you mean?", options=sorted(self.registry.models))
         args: dict[str, Any] = {}
         if op in MODEL_OPS:
             args["model_id"] = model_id
+        features = clause.features
         if op in ("predict", "explain"):
             if record_id and not filters:
                 args["record_id"] = record_id
             elif filters:
                 args["filters"] = [f.model_dump() for f in filters]
-            elif op == "explain" and not re.search(r"\b(?:this|that|the) (?:customer|record|one|transaction|policy)\b|\b(?:she|he|her|his)\b", text):
+            elif op == "explain":
                 return Step(name="feature_importance", arguments={"model_id": model_id, **_top_k(text)})
-            elif op == "predict":
-                if re.search(r"\bhow many\b|\ball\b|\bcustomers\b|\bportfolio\b|\bbook\b", text):
-                    pass  # the whole population as a cohort
-                else:
-                    return Plan(clarify=f"Which {self._entity(model_id)} do you mean? Give me an id such as "
-                                f"{self._example_id(model_id)}.", options=[])
+            elif not re.search(r"\bhow many\b|\ball\b|\bportfolio\b|\bbook\b|\boverall\b|entityname", clause.masked):
+                return Plan(clarify=f"Which {self._entity(model_id)} do you mean? Give me an id such as "
+                            f"{self._example_id(model_id)}.")
             if op == "explain":
                 args.update(_top_k(text))
         elif op in RECORD_OPS:
             if not record_id:
                 return Plan(clarify=f"Which {self._entity(model_id)} should I use? Give me an id such as "
-                            f"{self._example_id(model_id)}.", options=[])
+                            f"{self._example_id(model_id)}.")
             args["record_id"] = record_id
             if op == "what_if":
-                changes = self._changes(text, lexicon, features, values, state)
+                changes = clause.changes
+                if changes and _ADD.search(text) and state.last_changes and state.record_id == record_id:
+                    changes = {**state.last_changes, **changes}
+                if not changes and state.last_changes and state.model_id == model_id:
+                    changes = self._bare_change(text, state)  # "what if it were 20 lower?"
                 if not changes and state.last_op == "what_if" and state.last_changes and state.model_id == model_id:
                     changes = dict(state.last_changes)  # "what about C-10300?" after a what-if: same change
                 if not changes:
-                    return Plan(clarify="What should I change? For example: \"what if the balance were $500 lower?\"",
-                                options=[])
+                    return Plan(clarify="What should I change? For example: \"what if the balance were $500 lower?\"")
                 args["changes"] = changes
         elif op == "feature_importance":
             args.update(_top_k(text))
-            if features and re.search(r"\bhow (?:much|important)\b|\brank\b|\bwhere does\b|\bdoes .{1,30}\bmatter\b", text):
+            if features and not re.search(r"\b(?:most|top|main|biggest|which)\b", text):
                 args["feature"] = features[0].feature
-        elif op == "performance":
-            metric = next((m for k, m in METRICS.items() if re.search(rf"\b{k}", text)), None)
-            if metric:
-                args["metric"] = metric
+            elif not features and state.last_feature and state.model_id == model_id and re.search(r"\b(?:it|this|that)\b", text):
+                args["feature"] = state.last_feature
+        elif op in ("performance", "model_errors"):
+            if op == "performance":
+                metric = _metric(text)
+                if metric:
+                    args["metric"] = metric
+            else:
+                args.update(_top_k(text))
+            if filters:
+                args["filters"] = [f.model_dump() for f in filters]
         elif op == "data_summary":
             if filters:
                 args["filters"] = [f.model_dump() for f in filters]
-        elif op == "model_errors":
-            args.update(_top_k(text))
+            focus = [m for m in features if not any(f.feature == m.feature for f in filters)] or \
+                ([m for m in features] if re.search(r"\b(?:average|avg|mean|median|distribution|typical|mix|breakdown|split)\b", text) else [])
+            if focus:
+                args["feature"] = focus[0].feature
         elif op == "define_feature":
             if not features:
-                return Plan(clarify="Which input do you mean? For example: " + ", ".join(
-                    f.label for f in self.registry.get(model_id).spec.features[:4]) + ".", options=[])
-            args["feature"] = features[0].feature
+                if state.last_feature and state.model_id == model_id:
+                    args["feature"] = state.last_feature
+                else:
+                    return Plan(clarify="Which input do you mean? For example: " + ", ".join(
+                        f.label for f in self.registry.get(model_id).spec.features[:4]) + ".")
+            else:
+                args["feature"] = features[0].feature
         elif op == "search_knowledge":
-            args["query"] = text
-            if model_id and (self._model_scores(text) or record_id or state.model_id == model_id):
+            args["query"] = text.replace("recordid", " ").strip()
+            if model_id and (clause.mentioned or record_id or (state.model_id == model_id and _REFERS_RECORD.search(text))):
                 args["model_id"] = model_id
             doc_type = next((d for k, d in _DOC_TYPES.items() if re.search(rf"\b{k}", text)), None)
             if doc_type:
                 args["doc_type"] = doc_type
         elif op == "list_incidents":
-            if model_id and self._model_scores(text):
+            if clause.mentioned:
+                args["model_id"] = clause.mentioned
+            elif model_id and re.search(r"\b(?:it|its|this model|that model|the model)\b", text):
                 args["model_id"] = model_id
-            elif model_id and state.model_id == model_id and re.search(r"\b(?:it|this model|that model|the model)\b", text):
-                args["model_id"] = model_id
-            for key, words in _INCIDENT_WORDS.items():
-                for word, value in words.items():
-                    if re.search(rf"\b{re.escape(word)}", text):
-                        args[key] = value
-                        break
+            args.update(_incident_filters(text))
         return Step(name=op, arguments=args)
 
     def _example_id(self, model_id: str) -> str:
@@ -435,8 +714,12 @@ class RulePlanner:
             elif feature.type == "boolean" or _yes_no(feature):
                 yes = (feature.values or [1, 0])[0] if _yes_no(feature) else 1
                 no = _no_value(feature) if _yes_no(feature) else 0
-                negated = bool(re.search(r"\b(?:not|non|no|without|isn't|aren't|never)\s*-?\s*(?:a |an )?$", before))
+                negated = mention.negated or bool(
+                    re.search(r"\b(?:not|non|no|without|isn't|aren't|never|un)\s*-?\s*(?:a |an )?$", before)) or \
+                    bool(re.match(r"^\s*(?:is |are )?(?:not|isn't|aren't)\b", after))
                 if re.search(r"\b(?:status|mean|means|defin)\b", after[:15]) or re.search(r"\bwhat (?:is|does)\s*(?:the )?$", before):
+                    continue
+                if re.search(r"\b(?:vs|versus|or not)\b", after[:20]):
                     continue
                 out.append(Filter(feature=feature.name, op="==", value=no if negated else yes))
         for value in values:
@@ -445,10 +728,19 @@ class RulePlanner:
         age = next((f for f in spec.features if f.type == "numeric" and re.search(r"(?:^|_)age(?:$|_)", f.name)
                     and (f.unit or "years").startswith("year")), None)
         if age and not any(f.feature == age.name for f in out):
-            for word, op in (("older than", ">"), ("over the age of", ">"), ("younger than", "<"), ("under the age of", "<")):
-                m = re.search(rf"\b{word} ({_NUM})", text)
+            entity = "|".join(re.escape(w) for w in _variants_simple(normalise(spec.entity)) | {"people", "clients", "customers", "cardholders", "holders"})
+            for word, op in (("older than", ">"), ("over the age of", ">"), ("younger than", "<"), ("under the age of", "<"),
+                             ("aged over", ">"), ("aged under", "<"), (f"(?:{entity}) (?:aged )?(?:over|above)", ">"),
+                             (f"(?:{entity}) (?:aged )?(?:under|below)", "<")):
+                m = re.search(rf"\b{word} ({_NUM})(?!\s*(?:days|months|km|\$|k\b|%))", text)
                 if m:
                     out.append(Filter(feature=age.name, op=op, value=_number(m.group(1))))
+                    break
+            else:
+                m = re.search(rf"\baged ({_NUM})\s*(or younger|or under|or less|or older|or over|or more|\+)", text)
+                if m:
+                    up = m.group(2) in {"or older", "or over", "or more", "+"}
+                    out.append(Filter(feature=age.name, op=">=" if up else "<=", value=_number(m.group(1))))
         return _dedupe(out)
 
     def _changes(self, text, lexicon, features, values, state) -> dict[str, Any]:
@@ -464,22 +756,54 @@ class RulePlanner:
             if change is not None:
                 changes[feature.name] = change
             elif feature.type == "boolean" or _yes_no(feature):
-                negated = bool(re.search(r"\b(?:not|non|no|without|didn't|wasn't|weren't)\s*(?:a |an )?$", before)) or \
-                    bool(re.search(r"^\s*(?:were|was)? ?(?:off|removed|false|no)\b", after))
+                if not re.search(r"\b(?:if|were|was|had|switch|switched|turn|turned|moves?|moved|put|set|made|make|gets?|got|without|with|become|became|stopped|started|goes|went)\b", before + after[:15]):
+                    continue
+                negated = mention.negated or bool(re.search(r"\b(?:not|non|no|without|didn't|wasn't|weren't|stopped|off)\s*(?:a |an )?$", before)) or \
+                    bool(re.search(r"\b(?:turn(?:ed|s)? off|switch(?:ed|es)? off|cancel(?:led|s)?|drop(?:ped|s)?|remov\w*|stop(?:ped|s)?)\s+(?:\w+\s+)?$", before)) or \
+                    bool(re.match(r"^\s*(?:were|was)? ?(?:off|removed|false|no)\b", after))
                 yes = (feature.values or [1])[0] if _yes_no(feature) else 1
                 no = _no_value(feature) if _yes_no(feature) else 0
                 changes[feature.name] = no if negated else yes
         for value in values:
             if value.feature not in changes:
                 changes[value.feature] = value.value
-        if not changes and state is not None and state.last_feature:
-            # "what if it were 20 lower?": the feature changed last time.
-            feature = spec.feature_names and state.last_feature in spec.feature_names and spec.feature(state.last_feature)
-            if feature and feature.type == "numeric":
-                change = _numeric_change("", text)
-                if change is not None:
-                    changes[feature.name] = change
         return changes
+
+
+def _variants_simple(word: str) -> set[str]:
+    out = {word}
+    if word.endswith("y"):
+        out.add(word[:-1] + "ies")
+    elif word.endswith("s"):
+        out.add(word[:-1])
+    else:
+        out.add(word + "s")
+    return out
+
+
+def _merge_filters(current: list[Filter], new: list[Filter]) -> list[Filter]:
+    """New conditions replace current ones on the same feature and add to the rest."""
+    replaced = {f.feature for f in new}
+    return [f for f in current if f.feature not in replaced] + list(new)
+
+
+def _metric(text: str) -> str | None:
+    if re.search(r"\bhow often is (?:it|that|the flag|a flag)\b.{0,30}\b(?:right|really|actually|correct)\b|\bflags?\b.{0,40}\breally\b", text):
+        return "precision"
+    if re.search(r"\b(?:catch|catches|caught|detect|detects|miss|misses)\b.{0,30}\b(?:of (?:the )?(?:actual|real|all))?", text) and \
+            re.search(r"\b(?:what|how much|how many|percent|%|share|proportion)\b", text):
+        return "recall"
+    return next((m for k, m in METRICS.items() if re.search(rf"\b{k}\b", text)), None)
+
+
+def _incident_filters(text: str) -> dict[str, str]:
+    out = {}
+    for key, words in _INCIDENT_WORDS.items():
+        for word, value in words.items():
+            if re.search(rf"\b{re.escape(word)}", text):
+                out[key] = value
+                break
+    return out
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -508,15 +832,23 @@ def _number(raw: str) -> float | int:
 
 
 _NUM_OR_WORD = rf"(?:{_NUM}|{'|'.join(_WORD_NUMBERS)})"
-_GT = r"(?:over|above|more than|greater than|higher than|exceeding|in excess of|bigger than|larger than|>)"
+_GT = r"(?:over|above|more than|greater than|higher than|exceeding|in excess of|bigger than|larger than|older than|after|>)"
 _GE = r"(?:at least|no less than|minimum of|>=|min)"
-_LT = r"(?:under|below|less than|lower than|fewer than|smaller than|<)"
+_LT = r"(?:under|below|less than|lower than|fewer than|smaller than|younger than|before|<)"
 _LE = r"(?:at most|up to|no more than|maximum of|<=|max)"
 
 
 def _numeric_conditions(name: str, before: str, after: str) -> list[Filter]:
     """Comparisons next to a numeric feature mention: "balance over $2,000", "more than 2 missed payments"."""
     out: list[Filter] = []
+    if re.match(rf"^\s*{_NUM}", after):  # "over $80 a month": the comparison sits right before the number
+        for rx, op in ((_GE, ">="), (_LE, "<="), (_GT, ">"), (_LT, "<")):
+            if re.search(rf"\b{rx}\s*$", before):
+                return [Filter(feature=name, op=op, value=_number(re.match(rf"^\s*({_NUM})", after).group(1)))]
+        m = re.match(rf"^\s*({_NUM})[a-z ]{{0,12}}?\s*(\+|or more|or older|or over|or above|or fewer|or less|or younger|or under|or below)", after)
+        if m:
+            up = m.group(2) in {"+", "or more", "or older", "or over", "or above"}
+            return [Filter(feature=name, op=">=" if up else "<=", value=_number(m.group(1)))]
     m = re.match(rf"^\s*(?:of |is |was |are |that is |that are |between )?(?:between|from) ({_NUM}) (?:and|to|-) ({_NUM})", after)
     if m:
         return [Filter(feature=name, op=">=", value=_number(m.group(1))), Filter(feature=name, op="<=", value=_number(m.group(2)))]
@@ -524,6 +856,10 @@ def _numeric_conditions(name: str, before: str, after: str) -> list[Filter]:
         m = re.match(rf"^\s*(?:of |is |was |are |that is |that are |that's |with |at )?{rx}\s+({_NUM_OR_WORD})", after)
         if m:
             return [Filter(feature=name, op=op, value=_number(m.group(1)))]
+    m = re.match(rf"^\s*(?:d |of |is |are )?\s*({_NUM})\s*(?:\w+\s+)?(\+|or more|or older|or over|or above|or fewer|or less|or younger|or under|or below)", after)
+    if m:
+        up = m.group(2) in {"+", "or more", "or older", "or over", "or above"}
+        return [Filter(feature=name, op=">=" if up else "<=", value=_number(m.group(1)))]
     m = re.match(rf"^\s*(?:of |=|equal to |exactly |is |are )\s*({_NUM})(?!\s*(?:lower|higher|less|more))", after)
     if m and not re.search(r"\b(?:if|were|was|set|to)\s*$", after[:m.start(1)]):
         return [Filter(feature=name, op="==", value=_number(m.group(1)))]
@@ -556,12 +892,16 @@ def _op_for(phrase: str) -> str:
     return "=="
 
 
+_DOWN = {"lower", "less", "smaller", "down", "fewer", "cheaper", "shorter", "younger"}
+_UP_VERBS = r"(?:increas|rais|bump|add|up|grow|boost|gave|give|giv|took|take|extend)"
+_DOWN_VERBS = r"(?:decreas|lower|reduc|cut|drop|trim|down|paid down|pay down|pays down|paid off|pay off|pays off|paying down|paying off)"
+
+
 def _numeric_change(before: str, after: str) -> Any:
-    """A what-if change next to a feature mention: "were $500 lower", "to 24", "increased by 10"."""
-    m = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|went|got|goes|dropped|fell|rose|increased|decreased|came in|ended up|by|of)?\s*(?:by\s+)?({_NUM})\s*(?:usd|dollars|\w+)?\s*(lower|less|smaller|down|fewer|cheaper|higher|more|bigger|larger|up|greater)\b", after)
-    if m:
-        amount = _number(m.group(1))
-        return {"decrease" if m.group(2) in {"lower", "less", "smaller", "down", "fewer", "cheaper"} else "increase": amount}
+    """A what-if change next to a feature mention: "were $500 lower", "to 24", "increased by 10", "no late payments"."""
+    amount_dir = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|went|got|goes|dropped|fell|rose|increased|decreased|came in|ended up|by|of)?\s*(?:by\s+)?({_NUM})\s*(?:usd|dollars|\w+)?\s*(lower|less|smaller|down|fewer|cheaper|shorter|higher|more|bigger|larger|up|greater|longer|older)\b", after)
+    if amount_dir:
+        return {"decrease" if amount_dir.group(2) in _DOWN else "increase": _number(amount_dir.group(1))}
     m = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:dropped|fell|decreased|went down|reduced|cut|lowered)\s+(?:by\s+)?({_NUM})", after)
     if m:
         return {"decrease": _number(m.group(1))}
@@ -570,21 +910,29 @@ def _numeric_change(before: str, after: str) -> Any:
         return {"increase": _number(m.group(1))}
     m = re.match(rf"^\s*(?:\w+\s+){{0,1}}?by\s+({_NUM})", after)
     if m:
-        verb = re.search(r"\b(increas|rais|bump|add|up|grow|boost|decreas|lower|reduc|cut|drop|trim|down)\w*\s+(?:\w+\s+){0,3}$", before)
+        verb = re.search(rf"\b({_UP_VERBS}|{_DOWN_VERBS})\w*\s+(?:\w+\s+){{0,3}}$", before)
         if verb:
-            return {"increase" if verb.group(1) in {"increas", "rais", "bump", "add", "up", "grow", "boost"} else "decrease": _number(m.group(1))}
-    m = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|to|of|at|=|becomes|became|went to|goes to|changed to|set to|dropped to|fell to|rose to|increased to|decreased to|of only|only)\s+(?:just |only |about |around )?({_NUM})", after)
+            return {"decrease" if re.match(_DOWN_VERBS, verb.group(1)) else "increase": _number(m.group(1))}
+    m = re.search(rf"\b({_DOWN_VERBS}|{_UP_VERBS})\w*\s+(?:by\s+)?({_NUM})\s+(?:of\s+)?(?:the |her |his |their |its )?$", before)
+    if m:
+        return {"decrease" if re.match(_DOWN_VERBS, m.group(1)) else "increase": _number(m.group(2))}
+    m = re.search(rf"({_NUM_OR_WORD})\s+(higher|lower|more|less|bigger|smaller|larger|extra|additional|fewer)\s+(?:\w+\s+)?$", before)
+    if m:
+        return {"decrease" if m.group(2) in _DOWN else "increase": _number(m.group(1))}
+    if re.search(r"\b(?:no|zero|without|none|any)\s+(?:\w+\s+)?$", before) and not re.search(r"\bno (?:more|less|fewer)\b", before[-12:]):
+        return 0
+    m = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|to|of|at|=|becomes|became|went to|goes to|changed to|set to|dropped to|fell to|rose to|increased to|decreased to|of only|only)\s+(?:just |only |about |around )?({_NUM_OR_WORD})", after)
     if m:
         return _number(m.group(1))
-    m = re.search(rf"\b(?:set|change|make|put)\s+(?:\w+\s+){{0,2}}$", before)
+    m = re.search(r"\b(?:set|change|make|put)\s+(?:\w+\s+){0,2}$", before)
     if m:
         n = re.match(rf"^\s*(?:to|at|=)\s+({_NUM})", after)
         if n:
             return _number(n.group(1))
-    m = re.search(rf"(?:^|\s)({_NUM})\s+(?:more|extra|additional|fewer|less)\s+(?:\w+\s+)?$", before)
+    m = re.search(rf"(?:^|\s)(?:had|has|have|with|only|of)\s+(?:a |an )?({_NUM_OR_WORD})\s+(?:\w+\s+)?$", before)
     if m:
-        return {"decrease" if re.search(r"fewer|less", before[m.start():]) else "increase": _number(m.group(1))}
-    m = re.search(rf"(?:^|\s)(?:had|has|have|with|only)\s+({_NUM})\s+(?:\w+\s+)?$", before)
+        return _number(m.group(1))
+    m = re.match(rf"^\s*(?:of\s+)?({_NUM})(?!\s*(?:or|\+))", after)  # "the balance $1,200", "5 years old"
     if m:
         return _number(m.group(1))
     return None
@@ -626,5 +974,9 @@ def _advance(state: SessionState, steps: list[Step]) -> SessionState:
         if step.name == "what_if":
             state.last_feature = next(iter(args["changes"]), None)
             state.last_changes = dict(args["changes"])
+        if args.get("feature"):
+            state.last_feature = args["feature"]
         state.last_op = step.name
+        state.last_args = dict(args)
+        state.pending = None
     return state

@@ -23,6 +23,8 @@ class SessionState(BaseModel):
     last_op: str | None = None
     last_feature: str | None = None
     last_changes: dict[str, Any] = Field(default_factory=dict)
+    last_args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the last call, for follow-ups.")
+    pending: str | None = Field(None, description="A question waiting for the answer to a clarifying question.")
     turns: int = 0
 
     def reset(self) -> "SessionState":

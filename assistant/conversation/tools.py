@@ -48,14 +48,17 @@ class ImportanceArgs(ModelArgs):
 
 class PerformanceArgs(ModelArgs):
     metric: Literal["accuracy", "precision", "recall", "f1", "roc_auc"] | None = None
+    filters: list[Filter] = Field(default_factory=list, description="Measure on a segment of the reference data only.")
 
 
 class SummaryArgs(ModelArgs):
     filters: list[Filter] = Field(default_factory=list)
+    feature: str | None = Field(None, description="Summarise only this input.")
 
 
 class ErrorsArgs(ModelArgs):
     top_k: int = Field(5, ge=1, le=20)
+    filters: list[Filter] = Field(default_factory=list, description="Look for errors within this segment only.")
 
 
 class FeatureArgs(ModelArgs):
@@ -136,15 +139,15 @@ class Toolbox:
 
     def performance(self, args: PerformanceArgs) -> evaluation.Performance:
         """How accurate the model is on its labelled reference data, and the outcome rate per tier."""
-        return evaluation.performance(self.registry.get(args.model_id), args.metric)
+        return evaluation.performance(self.registry.get(args.model_id), args.metric, args.filters)
 
     def data_summary(self, args: SummaryArgs) -> describe.DataSummary:
         """Counts, averages and distributions of the model's records, optionally for a cohort."""
-        return describe.data_summary(self.registry.get(args.model_id), args.filters)
+        return describe.data_summary(self.registry.get(args.model_id), args.filters, args.feature)
 
     def model_errors(self, args: ErrorsArgs) -> evaluation.ModelErrors:
         """The segments where the model is most often wrong."""
-        return evaluation.model_errors(self.registry.get(args.model_id), args.top_k)
+        return evaluation.model_errors(self.registry.get(args.model_id), args.top_k, filters=args.filters)
 
     def define_feature(self, args: FeatureArgs) -> describe.FeatureInfo:
         """What an input means, its unit or categories, typical values and how much it matters."""

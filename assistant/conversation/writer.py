@@ -121,8 +121,10 @@ class TemplateWriter:
 
     def _performance(self, r: Performance, role, facts, citations, q) -> str:
         metrics = [r.metric] if r.metric else list(METRIC_NAMES)
-        shown = ", ".join(f"{METRIC_NAMES[m]} {r.metrics[m]:.2f}" for m in metrics)
-        lines = [f"On {r.rows:,} labelled reference cases the model scores {shown}."]
+        shown = ", ".join(f"{METRIC_NAMES[m]} {r.metrics[m]:.2f}" if r.metrics[m] is not None
+                          else f"{METRIC_NAMES[m]} not measurable (one class only)" for m in metrics)
+        scope = " with " + ", ".join(f.describe() for f in r.filters) if r.filters else ""
+        lines = [f"On {r.rows:,} labelled reference cases{scope} the model scores {shown}."]
         observed = [t for t in r.tiers if t.observed_rate is not None]
         if observed:
             lines.append("Observed outcome rate by tier: " + ", ".join(f"{t.tier} {_pct(t.observed_rate)}" for t in observed) + ".")
@@ -139,7 +141,8 @@ class TemplateWriter:
         return "\n".join(lines)
 
     def _model_errors(self, r: ModelErrors, role, facts, citations, q) -> str:
-        lines = [f"Overall the model is wrong on {_pct(r.overall_error_rate)} of reference cases. It errs most in:"]
+        scope = " with " + ", ".join(f.describe() for f in r.filters) if r.filters else ""
+        lines = [f"The model is wrong on {_pct(r.overall_error_rate)} of reference cases{scope}. It errs most in:"]
         lines += [f"- {s.label} {s.segment}: wrong {_pct(s.error_rate)} of the time ({s.count:,} cases)" for s in r.segments]
         return "\n".join(lines)
 

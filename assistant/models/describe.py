@@ -134,12 +134,12 @@ def describe_model(model: Model) -> ModelInfo:
                      features=features, tiers=risk_tiers(model).tiers)
 
 
-def data_summary(model: Model, filters: list[Filter] | None = None) -> DataSummary:
-    """Counts, averages and distributions of the model's records, optionally filtered."""
+def data_summary(model: Model, filters: list[Filter] | None = None, feature: str | None = None) -> DataSummary:
+    """Counts, averages and distributions of the model's records, optionally filtered or for one feature."""
     filters = [f if isinstance(f, Filter) else Filter.model_validate(f) for f in filters or []]
     rows = apply_filters(model, model.records, filters)
     columns = []
-    for f in model.spec.features:
+    for f in [model.spec.feature(feature)] if feature else model.spec.features:
         column = rows[f.name]
         if f.type == "numeric":
             values = column.astype(float)

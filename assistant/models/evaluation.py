@@ -11,6 +11,7 @@ from sklearn import metrics as skm
 
 from assistant.errors import BadInput
 from assistant.models.features import format_value
+from assistant.models.filters import Filter, apply_filters
 from assistant.models.registry import Model
 
 Metric = Literal["accuracy", "precision", "recall", "f1", "roc_auc"]
@@ -27,10 +28,11 @@ class TierOutcome(BaseModel):
 
 class Performance(BaseModel):
     model_id: str
+    filters: list[Filter] = []
     rows: int
     positive_rate: float
     threshold: float
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]
     metric: str | None = None
     tiers: list[TierOutcome]
 
@@ -47,6 +49,7 @@ class Segment(BaseModel):
 
 class ModelErrors(BaseModel):
     model_id: str
+    filters: list[Filter] = []
     rows: int
     overall_error_rate: float
     segments: list[Segment]
@@ -61,14 +64,27 @@ def _scores(model: Model) -> np.ndarray:
     return model.memo("reference_scores", lambda: model.probabilities(model.reference))
 
 
-def performance(model: Model, metric: str | None = None) -> Performance:
-    """Accuracy, precision, recall, F1 and ROC AUC on the reference set, and observed outcome rate per tier."""
+def _segment(model: Model, filters) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, list[Filter]]:
+    """Reference rows, labels and scores, restricted to the rows matching `filters`."""
+    filters = [f if isinstance(f, Filter) else Filter.model_validate(f) for f in filters or []]
+    ref, y, p = model.reference, model.labels, _scores(model)
+    if filters:
+        rows = apply_filters(model, ref, filters)
+        mask = ref.index.isin(rows.index)
+        if not mask.any():
+            raise BadInput("no labelled reference cases match " + ", ".join(f.describe() for f in filters))
+        ref, y, p = ref[mask], y[mask], p[mask]
+    return ref, y, p, filters
+
+
+def performance(model: Model, metric: str | None = None, filters=None) -> Performance:
+    """Accuracy, precision, recall, F1 and ROC AUC on the reference set (or a segment of it), and outcome rate per tier."""
     _require_reference(model)
     if metric is not None and metric not in METRICS:
         from assistant.errors import not_found
 
         raise not_found("metric", metric, list(METRICS))
-    y, p = model.labels, _scores(model)
+    _, y, p, filters = _segment(model, filters)
     threshold = model.spec.decision_threshold
     predicted = (p >= threshold).astype(int)
     values = {
@@ -76,7 +92,7 @@ def performance(model: Model, metric: str | None = None) -> Performance:
         "precision": skm.precision_score(y, predicted, zero_division=0),
         "recall": skm.recall_score(y, predicted, zero_division=0),
         "f1": skm.f1_score(y, predicted, zero_division=0),
-        "roc_auc": skm.roc_auc_score(y, p) if len(set(y)) == 2 else float("nan"),
+        "roc_auc": skm.roc_auc_score(y, p) if len(set(y)) == 2 else None,
     }
     ranks = model.tier_ranks(p)
     tiers = []
@@ -85,17 +101,16 @@ def performance(model: Model, metric: str | None = None) -> Performance:
         tiers.append(TierOutcome(tier=tier.name, rank=rank, count=int(hit.sum()),
                                  observed_rate=float(y[hit].mean()) if hit.any() else None,
                                  expected_rate=float(p[hit].mean()) if hit.any() else None))
-    return Performance(model_id=model.id, rows=len(y), positive_rate=float(y.mean()), threshold=threshold,
-                       metrics={k: float(v) for k, v in values.items()}, metric=metric, tiers=tiers)
+    return Performance(model_id=model.id, filters=filters, rows=len(y), positive_rate=float(y.mean()), threshold=threshold,
+                       metrics={k: None if v is None else float(v) for k, v in values.items()}, metric=metric, tiers=tiers)
 
 
-def model_errors(model: Model, top_k: int = 5, min_count: int | None = None) -> ModelErrors:
+def model_errors(model: Model, top_k: int = 5, min_count: int | None = None, filters=None) -> ModelErrors:
     """The segments of the reference data (one feature's band or category) where the model is most often wrong."""
     _require_reference(model)
-    y, p = model.labels, _scores(model)
+    ref, y, p, filters = _segment(model, filters)
     wrong = (p >= model.spec.decision_threshold).astype(int) != y
-    ref = model.reference
-    min_count = min_count or max(20, len(ref) // 50)
+    min_count = min_count or max(10 if filters else 20, len(ref) // 50)
     segments = []
     for feature in model.spec.features:
         column = ref[feature.name]
@@ -120,5 +135,5 @@ def model_errors(model: Model, top_k: int = 5, min_count: int | None = None) -> 
                 false_negative_rate=float(wrong[positives].mean()) if positives.any() else 0.0,
             ))
     segments.sort(key=lambda s: (-s.error_rate, -s.count))
-    return ModelErrors(model_id=model.id, rows=len(y), overall_error_rate=float(wrong.mean()),
+    return ModelErrors(model_id=model.id, filters=filters, rows=len(y), overall_error_rate=float(wrong.mean()),
                        segments=segments[: max(1, top_k)])

@@ -65,12 +65,30 @@ On the 2025 holdout the model ranks defaulters well: AUC 0.87. Calibration is ch
 FEATURE_LINES = "\n\n".join(
     f"**{name}.** {text} It is refreshed nightly from the card ledger and checked for drift every month."
     for name, text in [
-        ("Balance", "Average monthly card balance in US dollars over the last twelve months, the strongest single signal of default risk in the consumer portfolio."),
-        ("Income", "Annual income declared at application or at the last income review, in US dollars, refreshed when the customer updates it."),
-        ("Student", "Whether the cardholder is a student; students carry lower balances but also lower and less stable incomes."),
-        ("Missed payments", "Number of missed or late payments in the last twelve months, counted from the card statement history."),
-        ("Utilisation", "Balance divided by the credit limit, averaged over the last three statement cycles, capped at 150 percent."),
-        ("Tenure", "Months since the card account was opened; very new accounts have little payment history to learn from."),
+        (
+            "Balance",
+            "Average monthly card balance in US dollars over the last twelve months, the strongest single signal of default risk in the consumer portfolio.",
+        ),
+        (
+            "Income",
+            "Annual income declared at application or at the last income review, in US dollars, refreshed when the customer updates it.",
+        ),
+        (
+            "Student",
+            "Whether the cardholder is a student; students carry lower balances but also lower and less stable incomes.",
+        ),
+        (
+            "Missed payments",
+            "Number of missed or late payments in the last twelve months, counted from the card statement history.",
+        ),
+        (
+            "Utilisation",
+            "Balance divided by the credit limit, averaged over the last three statement cycles, capped at 150 percent.",
+        ),
+        (
+            "Tenure",
+            "Months since the card account was opened; very new accounts have little payment history to learn from.",
+        ),
         ("Cash advances", "Number of cash advances in the last six months, a sign of short-term liquidity pressure."),
     ]
 )
@@ -231,7 +249,9 @@ INCIDENT_LIST = """\
 MALFORMED = {
     "broken/no-front-matter.md": "# Just a heading\n\nNo front matter here.\n",
     "broken/bad-doc-type.md": "---\ntitle: Odd\ndoc_type: memo\n---\n\nText.\n",
-    "broken/bad-severity.yaml": INCIDENT_004.replace("INC-2025-004", "INC-2025-099").replace("severity: high", "severity: catastrophic"),
+    "broken/bad-severity.yaml": INCIDENT_004.replace("INC-2025-004", "INC-2025-099").replace(
+        "severity: high", "severity: catastrophic"
+    ),
     "broken/not-yaml.yaml": "id: INC-1\ntitle: [unclosed\n",
 }
 

@@ -30,7 +30,12 @@ def test_chunk_metadata_for_markdown():
         "Credit card default risk model card",
         "Overview",
     )
-    assert (meta.doc_type, meta.model_id, meta.access, meta.date) == ("model_card", "credit-default", "internal", dt.date(2026, 3, 1))
+    assert (meta.doc_type, meta.model_id, meta.access, meta.date) == (
+        "model_card",
+        "credit-default",
+        "internal",
+        dt.date(2026, 3, 1),
+    )
     assert (meta.file, meta.source, meta.flagged_injection) == ("model_cards/credit-default.md", "/corpus", False)
     # what is embedded starts with the title and the section trail
     assert first.embed_text.startswith("Credit card default risk model card\nOverview\n\n")
@@ -68,7 +73,12 @@ def test_incident_chunks_carry_incident_fields(corpus: Path):
     chunks = chunk_document(docs["incident:INC-2025-004"])
     assert [c.metadata.section for c in chunks] == ["Summary", "Impact", "Mitigation"]
     meta = chunks[0].metadata
-    assert (meta.attack_type, meta.severity, meta.status, meta.stage) == ("extraction", "high", "mitigated", "production")
+    assert (meta.attack_type, meta.severity, meta.status, meta.stage) == (
+        "extraction",
+        "high",
+        "mitigated",
+        "production",
+    )
     assert meta.atlas_techniques == ["AML.T0024.002", "AML.T0040"]
     assert meta.access == "restricted" and meta.model_id == "transaction-fraud"
     # sub-techniques also match their parent in filters

@@ -24,7 +24,12 @@ def test_markdown_front_matter_and_heading_trail():
         file="limitations/churn.md",
     )
     assert doc.doc_id == "limitations/churn.md"
-    assert (doc.title, doc.doc_type, doc.model_id, doc.access) == ("Churn notes", "limitations", "customer-churn", "internal")
+    assert (doc.title, doc.doc_type, doc.model_id, doc.access) == (
+        "Churn notes",
+        "limitations",
+        "customer-churn",
+        "internal",
+    )
     assert doc.date == dt.date(2026, 2, 10)
     trails = [s.path for s in doc.sections]
     # "# Churn notes" comes after some text, so it is a real heading and stays in the trail
@@ -59,7 +64,12 @@ def test_incident_yaml_single_and_list(corpus: Path):
     assert set(docs) == {"incident:INC-2025-004", "incident:INC-2025-007", "incident:INC-2026-001"}
     single = docs["incident:INC-2025-004"]
     assert single.access == "restricted"  # the default for incidents
-    assert (single.attack_type, single.stage, single.severity, single.status) == ("extraction", "production", "high", "mitigated")
+    assert (single.attack_type, single.stage, single.severity, single.status) == (
+        "extraction",
+        "production",
+        "high",
+        "mitigated",
+    )
     assert single.atlas_techniques == ["AML.T0024.002", "AML.T0040"]
     assert [s.path for s in single.sections] == [("Summary",), ("Impact",), ("Mitigation",)]
     assert "card-testing bot" in single.sections[0].text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 
 from knowledge.ingest import IngestProgress
 
@@ -50,7 +49,12 @@ def test_stored_chunks_carry_their_metadata(kb, corpus):
     [summary] = [r for r in _live(kb, doc_id="incident:INC-2025-004") if r.metadata["section"] == "Summary"]
     meta = summary.metadata
     assert meta["chunk_id"] == "incident:INC-2025-004#summary/0"
-    assert (meta["attack_type"], meta["severity"], meta["status"], meta["stage"]) == ("extraction", "high", "mitigated", "production")
+    assert (meta["attack_type"], meta["severity"], meta["status"], meta["stage"]) == (
+        "extraction",
+        "high",
+        "mitigated",
+        "production",
+    )
     assert meta["atlas_techniques"] == ["AML.T0024.002", "AML.T0040"]
     assert (meta["access"], meta["model_id"], meta["date"]) == ("restricted", "transaction-fraud", "2025-09-14")
     assert meta["source"] == str(corpus.resolve()) and meta["file"] == "incidents/inc-2025-004.yaml"
@@ -80,7 +84,9 @@ def test_reingesting_an_unchanged_corpus_changes_nothing_and_is_10x_faster(kb, c
 def test_editing_a_document_reembeds_only_its_changed_chunks(kb, corpus, embedder):
     first = kb.ingest([corpus])
     card = corpus / "model_cards/credit-default.md"
-    card.write_text(card.read_text().replace("AUC 0.87", "AUC 0.86") + "\n## Owners\n\nRisk Analytics owns the model.\n")
+    card.write_text(
+        card.read_text().replace("AUC 0.87", "AUC 0.86") + "\n## Owners\n\nRisk Analytics owns the model.\n"
+    )
 
     before = embedder.texts_embedded
     report = kb.ingest([corpus])
@@ -88,7 +94,9 @@ def test_editing_a_document_reembeds_only_its_changed_chunks(kb, corpus, embedde
     assert report.unchanged == first.chunks - 1
     assert report.embedded == 2 and embedder.texts_embedded - before == 2
 
-    performance = [r for r in _live(kb, doc_id="model_cards/credit-default.md") if r.metadata["section"] == "Performance"]
+    performance = [
+        r for r in _live(kb, doc_id="model_cards/credit-default.md") if r.metadata["section"] == "Performance"
+    ]
     assert [("AUC 0.86" in r.text) for r in performance] == [True]
     # superseded records are gone from Chroma, not just hidden
     assert kb.store.count() == len(_live(kb)) == report.chunks
@@ -154,8 +162,9 @@ def test_other_sources_are_not_deleted(kb, corpus, tmp_path):
 
     studies = kb.documents(role="business", filters={"doc_type": "incident", "doc_id": ["atlas:AML.CS0056"]})
     assert [d["doc_id"] for d in studies] == ["atlas:AML.CS0056"]
-    techniques = kb.search("extract a functional copy of a private model", role="business", top_k=3,
-                           filters={"doc_type": "reference"})
+    techniques = kb.search(
+        "extract a functional copy of a private model", role="business", top_k=3, filters={"doc_type": "reference"}
+    )
     assert "atlas:AML.T0024.002" in [t.doc_id for t in techniques]
 
 
@@ -163,7 +172,9 @@ def test_duplicate_document_ids_are_rejected(kb, corpus):
     (corpus / "incidents/copy.yaml").write_text(INCIDENT_004)
     report = kb.ingest([corpus])
     dupes = [r for r in report.rejected_files if "duplicate document id" in r.reason]
-    assert [r.file for r in dupes] == ["incidents/inc-2025-004.yaml"] or [r.file for r in dupes] == ["incidents/copy.yaml"]
+    assert [r.file for r in dupes] == ["incidents/inc-2025-004.yaml"] or [r.file for r in dupes] == [
+        "incidents/copy.yaml"
+    ]
 
 
 def test_settings_knowledge_path_is_the_default(tmp_path, corpus, embedder):

@@ -62,12 +62,12 @@ LABELLED = [
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 def test_restricted_chunks_never_reach_roles_that_may_not_see_them(loaded_kb, role, mode):
     for query in PROBES:
-        for filters in (None, {"doc_type": "incident"}, {"model_id": "transaction-fraud"}, {"attack_type": "extraction"}):
-            for group in (True, False):
-                hits = loaded_kb.search(query, role=role, top_k=50, filters=filters, mode=mode, group=group)
-                assert all(h.metadata["access"] != "restricted" for h in hits), (query, filters)
-                assert not RESTRICTED_DOCS & {h.doc_id for h in hits}, (query, filters)
-                assert not any("BLUE HERON" in h.text or "18,000" in h.text for h in hits)
+        for filters in (None, {"doc_type": "incident"}, {"model_id": "transaction-fraud", "attack_type": "extraction"}):
+            # ungrouped, with a large top_k: every chunk that ranks at all comes back
+            hits = loaded_kb.search(query, role=role, top_k=50, filters=filters, mode=mode, group=False)
+            assert all(h.metadata["access"] != "restricted" for h in hits), (query, filters)
+            assert not RESTRICTED_DOCS & {h.doc_id for h in hits}, (query, filters)
+            assert not any("BLUE HERON" in h.text or "18,000" in h.text for h in hits)
     listed = {d["doc_id"] for d in loaded_kb.documents(role=role)}
     assert listed and not RESTRICTED_DOCS & listed
 
@@ -106,8 +106,14 @@ def test_metadata_filters_hold_in_every_mode(loaded_kb, mode):
         ({"doc_type": ["policy", "faq"]}, lambda m: m["doc_type"] in ("policy", "faq")),
         ({"attack_type": "extraction"}, lambda m: m.get("attack_type") == "extraction"),
         ({"status": ["investigating", "open"]}, lambda m: m.get("status") in ("investigating", "open")),
-        ({"date_from": "2026-01-01", "date_to": "2026-03-31"}, lambda m: "2026-01-01" <= m.get("date", "") <= "2026-03-31"),
-        ({"atlas_technique": "AML.T0024"}, lambda m: any(t.startswith("AML.T0024") for t in m.get("atlas_techniques", []))),
+        (
+            {"date_from": "2026-01-01", "date_to": "2026-03-31"},
+            lambda m: "2026-01-01" <= m.get("date", "") <= "2026-03-31",
+        ),
+        (
+            {"atlas_technique": "AML.T0024"},
+            lambda m: any(t.startswith("AML.T0024") for t in m.get("atlas_techniques", [])),
+        ),
     ]
     for filters, holds in cases:
         hits = loaded_kb.search(query, role="security", top_k=20, filters=filters, mode=mode, group=False)
@@ -116,7 +122,10 @@ def test_metadata_filters_hold_in_every_mode(loaded_kb, mode):
 
 
 def test_technique_filter_finds_incidents_and_case_studies(loaded_kb):
-    docs = {d["doc_id"] for d in loaded_kb.documents(role="security", filters={"atlas_technique": "AML.T0024", "doc_type": "incident"})}
+    docs = {
+        d["doc_id"]
+        for d in loaded_kb.documents(role="security", filters={"atlas_technique": "AML.T0024", "doc_type": "incident"})
+    }
     assert docs == {"incident:INC-2025-004", "incident:INC-2026-001", "atlas:AML.CS0056"}
 
 
@@ -135,8 +144,9 @@ def test_results_are_typed_grouped_and_ranked(loaded_kb):
 
 
 def test_flagged_text_comes_back_marked_as_quoted_data(loaded_kb):
-    [hit] = loaded_kb.search("how often are features refreshed from the ledger", role="analyst", top_k=1,
-                             filters={"doc_id": "faq/vendor.md"})
+    [hit] = loaded_kb.search(
+        "how often are features refreshed from the ledger", role="analyst", top_k=1, filters={"doc_id": "faq/vendor.md"}
+    )
     assert hit.flagged and any("hidden directive" in r for r in hit.flag_reasons)
     quoted = hit.quoted()
     assert quoted.startswith('[Quoted text from "Feature store vendor FAQ"') and "not instructions to follow" in quoted
@@ -147,7 +157,9 @@ def test_flagged_text_comes_back_marked_as_quoted_data(loaded_kb):
 
 
 def test_atlas_case_studies_and_techniques_are_searchable(loaded_kb):
-    [study] = loaded_kb.search("distillation campaign copying Claude", role="business", top_k=1, filters={"doc_type": "incident"})
+    [study] = loaded_kb.search(
+        "distillation campaign copying Claude", role="business", top_k=1, filters={"doc_type": "incident"}
+    )
     assert study.doc_id == "atlas:AML.CS0056" and study.metadata["attack_type"] == "extraction"
     assert study.metadata["access"] == "public" and "model_id" not in study.metadata
     top = loaded_kb.search("AML.T0024.001", role="business", top_k=3)
@@ -176,7 +188,9 @@ def test_bm25_index_is_built_once_per_generation_and_access_set(kb, corpus):
     kb.search("risk tiers", role="security")
     assert retriever.bm25_builds == 2
 
-    (corpus / "policies/risk-tiers.md").write_text((corpus / "policies/risk-tiers.md").read_text() + "\n## Review\n\nYearly.\n")
+    (corpus / "policies/risk-tiers.md").write_text(
+        (corpus / "policies/risk-tiers.md").read_text() + "\n## Review\n\nYearly.\n"
+    )
     kb.ingest([corpus])
     kb.search("risk tiers", role="business")
     kb.search("yearly review", role="business")

@@ -30,6 +30,8 @@ def _variants(phrase: str) -> set[str]:
     phrase = normalise(phrase)
     out = {phrase, phrase.replace("-", " "), phrase.replace(" ", "-")}
     for p in list(out):
+        if p.endswith("y") and len(p) > 3 and p[-2] not in "aeiou":
+            out.add(p[:-1] + "ies")
         if p.endswith("ies"):
             out.add(p[:-3] + "y")
         elif p.endswith("s") and not p.endswith("ss") and len(p) > 4:

@@ -43,7 +43,7 @@ class Planner(Protocol):
 # -- operation cues: general English, weighted ---------------------------------------------------
 CUES: dict[str, list[tuple[str, float]]] = {
     "explain": [(r"\bwhy\b", 4), (r"\bexplian|\bexpalin|\bexplai\b", 2.5), (r"\bwhat makes\b", 3), (r"\bwhat(?:'s| is)? pushing\b", 3), (r"\breasons?\b", 2.5), (r"\bexplain", 2.5), (r"\bexplanation", 2.5),
-                (r"\bhow come\b", 3), (r"\bwhat(?:'s| is| are)? (?:driving|behind|causing)\b", 3),
+                (r"\bhow come\b", 3), (r"\bwhat(?:'s| is| are)? (?:driving|behind|causing)\b", 4), (r"\b(?:factors|reasons|drivers)\s+(?:behind|for|of)\b", 3),
                 (r"\bdrivers?\b", 1.5), (r"\bfactors?\b", 1.5), (r"\bcontribut", 1.5), (r"\bbecause\b", 1),
                 (r"\bjustif", 2), (r"\bwhat made\b", 2.5), (r"\bwhat led\b", 2.5), (r"\bbreak(?:s)? down\b", 1),
                 (r"\bleading to\b", 1.5), (r"\bpushing\b", 1.5), (r"\braised\b|\braising\b", 1)],
@@ -66,7 +66,7 @@ CUES: dict[str, list[tuple[str, float]]] = {
                        (r"\bwhat can (?:she|he|they|we|the \w+) do\b", 3.5), (r"\bto (?:get|move|drop|go) (?:down )?(?:to|into|out of|below) (?:a |the )?(?:lower|low|\w+) (?:tier|risk)\b", 2.5),
                        (r"\blower tier\b", 2), (r"\bget out of\b", 2.5), (r"\bminimum change\b", 4),
                        (r"\b(?:least|minimal) (?:it|they|she|he) (?:would|could) (?:have to|need to)\b", 3)],
-    "feature_importance": [(r"\bhow important\b", 3.5), (r"\b(?:top|main|key|biggest)\s+\d*\s*(?:features|inputs|factors|drivers|variables|predictors)\b", 3),
+    "feature_importance": [(r"\bhow much weight\b", 4), (r"\brank (?:the )?(?:\w+ )?(?:features|inputs|factors|variables)\b", 4),(r"\bhow important\b", 3.5), (r"\b(?:top|main|key|biggest)\s+\d*\s*(?:features|inputs|factors|drivers|variables|predictors)\b", 3),
                            (r"\bhow (?:big|large|much) (?:a )?(?:role|part|effect|impact|influence)\b", 3.5), (r"\b(?:affect|affects|impact|impacts)\b.{0,30}\bmuch\b", 3),
                            (r"\bmatter(?:s)? much\b|\bcount(?:s)? for (?:a lot|much)\b|\bweigh(?:s|ted)? (?:most|heavily)\b", 3.5),
                            (r"\bwhat drives\b(?!.{0,20}\brecordid)", 2.5), (r"\brank(?:s|ed)? (?:high|low|highly)\b|\bwhere does featurename rank\b", 3),
@@ -82,40 +82,43 @@ CUES: dict[str, list[tuple[str, float]]] = {
                     (r"\bperform", 3), (r"\bhow (?:good|well|reliable|trustworthy) is\b", 2.5), (r"\bfalse (?:positive|negative|alarm)", 3),
                     (r"\bcalibrat", 3), (r"\bhit rate\b", 3), (r"\bmetrics?\b", 3), (r"\bhow often is (?:it|the model) right\b", 4),
                     (r"\bhow (?:good|well) does\b", 2.5), (r"\bpredictive power\b", 3), (r"\bevaluat", 2)],
-    "data_summary": [(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
+    "data_summary": [(r"\bdata (?:overview|summary|profile)\b", 4),(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
                      (r"\bhow many\b", 1.5), (r"\btypical\b", 2), (r"\bsummar", 2.5), (r"\bstatistic", 3), (r"\bstats\b", 3),
                      (r"\bprofile\b", 2), (r"\bwhat does the data\b", 3), (r"\bbreakdown\b", 1.5), (r"\brange of\b", 2),
                      (r"\bcount of\b", 1.5), (r"\bnumber of (?:customers|records|transactions|policies|accounts|people)\b", 2),
                      (r"\bproportion\b|\bshare of\b|\bpercentage of\b|\bwhat percent", 1.5), (r"\bmix\b", 1.5)],
-    "model_errors": [(r"\bwrong\b", 3), (r"\bmistake", 3.5), (r"\berrors?\b", 3), (r"\bmisclassif", 4), (r"\bweak (?:spots?|segments?|points?|areas?)\b", 3.5),
+    "model_errors": [(r"\bslip(?:s|ped)? (?:through|past)\b", 4), (r"\bwave[sd]? through\b", 4),(r"\bwrong\b", 3), (r"\bmistake", 3.5), (r"\berrors?\b", 3), (r"\bmisclassif", 4), (r"\bweak (?:spots?|segments?|points?|areas?)\b", 3.5),
                      (r"\bstruggl", 3), (r"\bfails?\b|\bfailing\b", 2), (r"\bblind spots?\b", 4), (r"\bunderperform", 3),
                      (r"\bwhere (?:is|does) (?:it|the model) (?:worst|weakest|least accurate)\b", 4), (r"\bmiss(?:es|ing)? (?:the most|most)\b", 2.5),
                      (r"\bget(?:s)? (?:it )?wrong\b", 3), (r"\bleast accurate\b", 3), (r"\bworst\b", 1.5)],
-    "define_feature": [(r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\s*$", 4.5),(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bdefin", 3), (r"\bmeaning of\b", 3.5),
+    "define_feature": [(r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\s*$", 4.5),(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bwhat (?:does|do) featurename (?:mean|count|cover|include|measure)\b", 4.5),
+                       (r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\b(?! (?:of|for) recordid)", 4),
+                       (r"^is (?:the )?featurename (?:field |input |feature )?(?:\w+ )?(?:\w+ )?or\b", 4), (r"\bmeant by\b", 4),
+                       (r"\bfeaturename\b.{0,15}\bmeasured\b", 3.5), (r"\bis featurename (?:in )?(?:local|annual|monthly|daily|gross|net)\b", 4), (r"\bdefin", 3), (r"\bmeaning of\b", 3.5),
                        (r"\bwhat (?:is|are) (?:a |an |the )?(?:feature|field|input|variable)\b", 2),
                        (r"\bhow is .{1,40}\b(?:measured|calculated|computed|defined)\b", 3.5),
                        (r"\bwhat counts as\b", 3), (r"\bunits?\b", 1.5), (r"\bwhat values\b", 2)],
     "describe_model": [(r"\bwhat does (?:the |this |that )?.{0,40}model do\b", 4), (r"\bdescribe\b", 3), (r"\btell me about\b", 2.5),
                        (r"\boverview\b", 3), (r"\bwhat does (?:it|the model) predict\b", 4), (r"\bwhat is the .{0,40}model\b", 2),
                        (r"\bwhat (?:inputs|features|data) does (?:it|the model|the .{0,20}model) use\b", 3),
-                       (r"\bwhat kind of model\b|\bwhat type of model\b|\bwhich algorithm\b", 3.5), (r"\bwho owns\b", 1.5),
+                       (r"\bwhat kind of model\b|\bwhat type of model\b|\bwhich algorithm\b", 3.5), (r"\bwho owns\b|\bowner\b|\bwho (?:built|maintains|is responsible)\b", 3.5),
                        (r"\bwhat models?\b.{0,20}\b(?:do you have|are there|available)\b", 2)],
-    "risk_tiers": [(r"\btiers?\b", 2), (r"\brisk (?:levels?|bands?|categories|buckets|grades?|classes)\b", 3.5),
+    "risk_tiers": [(r"\btiers?\b", 2), (r"\brisk tiers\b", 3.5), (r"\brisk (?:levels?|bands?|categories|buckets|grades?|classes)\b", 3.5),
                    (r"\bthresholds?\b", 3), (r"\bcut-?offs?\b", 3.5),
                    (r"\bwhat (?:does|do|is) (?:a |an |the )?tiername\b", 4.5), (r"\bwhat(?:'s| is) the difference between tiername\b", 4), (r"\bwhat does (?:a |the )?\w+ (?:tier|risk|rating|band) mean\b", 3),
                    (r"\bwhat (?:are|is) the (?:tiers|levels|bands)\b", 3.5), (r"\brecommended actions?\b", 1.5),
                    (r"\bwhat should (?:i|we) do (?:for|with|about) (?:a |an )?\w+ (?:tier|risk)\b", 3)],
     "search_knowledge": [(r"\blimitations?\b", 4), (r"\bcan (?:i|we) use\b", 3.5), (r"\bshould(?:n't| not)? (?:i|we) use\b", 3.5),
                          (r"\bintended (?:use|for)\b", 3.5), (r"\bpolic(?:y|ies)\b", 3), (r"\bfairness\b|\bbias(?:ed)?\b|\bdiscriminat", 3),
-                         (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b", 5),
+                         (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b|\bfaq\b|\bmodel card\b", 6), (r"\bknown issues\b", 4),
                          (r"\bwhat (?:is|are) (?:a |an )?[\w ]{0,30}(?:attacks?|technique|mitigation)\b", 4),
                          (r"\b(?:does|will|would|can|could) (?:the |this |it )?(?:[\w-]+ )?(?:model )?(?:work|apply|be used|cover)\b", 3.5),
                          (r"\b(?:last )?retrained\b", 3), (r"\bknown weaknesses\b", 4),
                          (r"\bescalat", 2.5), (r"\boverrid", 3), (r"\bprivacy\b|\bgdpr\b|\bpersonal data\b", 3),
                          (r"\bretrain", 2), (r"\batlas\b|\baml\.t\d+|\btechniques?\b|\bmitigations?\b|\btactics?\b", 3),
                          (r"\bout of scope\b|\bnot (?:be )?used for\b|\bappropriate\b|\bsuitable\b|\ballowed to\b|\bapproved? for\b", 2.5),
-                         (r"\btrained on\b|\btraining data\b|\bwhat data\b|\bhow was (?:it|the model) (?:trained|built|validated)\b", 2.5),
-                         (r"\bwho (?:owns|maintains|to contact|do i contact)\b|\bcontact\b|\bowner\b", 2.5), (r"\bvalidat", 2),
+                         (r"\btrained on\b|\btraining data\b|\bwhat data\b|\bhow was (?:it|the model) (?:trained|built|validated)\b", 3.5),
+                         (r"\bwho (?:to contact|do i contact)\b|\bcontact\b", 2.5), (r"\bvalidat", 2),
                          (r"\bacceptable use\b", 4), (r"\bwhat (?:do|does) .{0,30}(?:say|says)\b", 2), (r"\bcase stud", 3),
                          (r"\bhow (?:often|frequently) (?:is|are) .{0,30}(?:retrained|updated|reviewed|validated)\b", 3),
                          (r"\bknown (?:issues|weaknesses|problems)\b", 3), (r"\bcaveats?\b", 3), (r"\bsegments? .{0,20}not\b", 1),
@@ -130,12 +133,13 @@ CUES: dict[str, list[tuple[str, float]]] = {
                          (r"\bworried about .{0,30}\bsecurity\b", 4), (r"\bdrifted\b|\bdrifting\b", 2), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
                          (r"\bhealthy\b|\bhealth\b", 2.5), (r"\bdrift", 3), (r"\bright now\b|\bcurrently\b|\btoday\b", 0.8),
                          (r"\bsecure\b", 3), (r"\bsecurity (?:status|state|standing|situation)\b", 4), (r"\bok to use\b|\bokay to use\b|\bfit (?:for|to) use\b", 3),
-                         (r"\banomal", 2.5), (r"\bany (?:red flags|concerns|risks) (?:with|about|for) (?:the )?(?:\w+ )?model\b", 3)],
+                         (r"\banomal", 3.5), (r"\bany (?:red flags|concerns|risks) (?:with|about|for) (?:the )?(?:\w+ )?model\b", 3)],
     "predict": [(r"\btier\b", 2), (r"\b(?:each|every|per) tier\b", 3.5), (r"\bwhat tier is (?:it|she|he|this|that|recordid)\b", 3), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
                 (r"\bchance\b|\bprobability\b|\blikelihood\b|\bodds\b", 2), (r"\bflag(?:ged)?\b", 1.5), (r"\brisk\b", 1),
                 (r"\bwill (?:she|he|they|it|the \w+|this \w+|[a-z]-?\d+)\b.{0,20}\b(?:churn|default|leave|cancel|quit|be fraud)", 3),
                 (r"\bis (?:she|he|it|this|that|the \w+|[a-z]-?\d+) (?:high|low|medium|risky|fraud|likely)", 2.5),
-                (r"\bpredict", 2), (r"\bwhat (?:is|'s) (?:the )?(?:status|rating|result)\b", 1.5), (r"\bhow many\b.{0,60}\b(?:high|low|medium|elevated|critical|risk|tier|likely|flagged)\b", 3),
+                (r"\bpredict", 2), (r"\bwhat (?:is|'s) (?:the )?(?:status|rating|result)\b", 1.5), (r"\bhow many\b.{0,60}\b(?:high|low|medium|elevated|critical|risk|tier|tiername|likely|flagged)\b", 3),
+                (r"tiername(?:,| or) (?:tiername,? )?(?:or )?tiername", 3.5), (r"\bhow positivelabel\b", 3),
                 (r"\bcheck (?:on )?\b", 1), (r"\blook up\b|\blookup\b|\bpull up\b", 2), (r"\bassess", 1.5)],
 }
 _COMPILED = {op: [(re.compile(p), w) for p, w in cues] for op, cues in CUES.items()}
@@ -166,7 +170,7 @@ _INCIDENT_WORDS = {
                     "evasion": "evasion", "evade": "evasion", "steal": "extraction", "membership": "membership_inference",
                     "inversion": "inversion", "prompt injection": "prompt_injection", "jailbreak": "prompt_injection"},
 }
-_DOC_TYPES = {"model card": "model_card", "limitation": "limitations", "policy": "policy", "policies": "policy",
+_DOC_TYPES = {"model card": "model_card", "limitation": "limitations", "weakness": "limitations", "known issue": "limitations", "policy": "policy", "policies": "policy",
               "faq": "faq", "runbook": "runbook", "playbook": "runbook", "incident": "incident"}
 
 
@@ -249,8 +253,7 @@ class RulePlanner:
                 plan.clarify, plan.options = sub.clarify, sub.options
                 break
             for step in sub.steps:
-                if step not in plan.steps:
-                    plan.steps.append(step)
+                _add_step(plan.steps, step)
             if sub.steps:
                 state = _advance(state, sub.steps)
         if not plan.steps and not plan.clarify:
@@ -284,6 +287,11 @@ class RulePlanner:
 
     def _resolve_model(self, clause: _Clause, state: SessionState, model_hint: str | None, plan: Plan) -> Plan | None:
         record_models = sorted({m for _, ms in clause.record_ids for m in ms})
+        current = model_hint if model_hint in self.registry.models else state.model_id
+        weak = clause.mentioned and clause.model_scores[clause.mentioned] < 1.5
+        if weak and not record_models and current in self.lexicons and current != clause.mentioned and (
+                self.lexicons[current].find_features(clause.text) or self.lexicons[current].find_values(clause.text)):
+            clause.mentioned = None  # one shared-looking word does not move the conversation to another model
         if clause.mentioned:
             clause.model_id = clause.mentioned
         elif len(record_models) == 1:
@@ -346,6 +354,13 @@ class RulePlanner:
                 carried = True
 
         ops = self._operations(clause, named_record, bool(context_record))
+        if (not carried and same_model and state.filters and not state.record_id and not named_record and not clause.filters
+                and (set(ops) & {"explain", "data_summary", "model_errors", "performance"} or
+                     (not ops and re.search(r"\bwhy\b|\breasons?\b", clause.masked)))):
+            clause.filters = list(state.filters)
+            carried = True
+            if not ops:
+                ops = ["explain"]
         if not ops and state.last_op and (_FOLLOW_ONLY.match(clause.masked) or not named_record):
             if carried:
                 clause.filters = [f for f in clause.filters if f not in state.filters] or clause.filters
@@ -379,9 +394,21 @@ class RulePlanner:
             if clause.model_scores else []
         if len(tied) > 1 and not named_record and all(op in MODEL_OPS for op in ops):
             models = tied
+        mentioned_models = [m for m, sc in sorted(clause.model_scores.items(), key=lambda kv: text.find(kv[0].split("-")[0]))
+                            if sc >= 1.5]
+        if len(mentioned_models) > 1 and not named_record and all(op in MODEL_OPS for op in ops) and \
+                re.search(r"\b(?:compare|comparison|vs|versus|both|each|between)\b|\band\b", clause.text):
+            models = mentioned_models
         for model_id in models:
             clause.model_id = model_id
             for op in ops:
+                if op == "performance" and len(_metrics_all(text)) > 1:
+                    for metric in _metrics_all(text):
+                        step = self._step(op, clause, record_id, filters, state)
+                        if isinstance(step, Step):
+                            step.arguments["metric"] = metric
+                            _add_step(plan.steps, step)
+                    continue
                 for rid in (records if op in RECORD_OPS | {"predict", "explain"} and not filters else [record_id]):
                     step = self._step(op, clause, rid, filters, state)
                     if isinstance(step, Plan):
@@ -412,7 +439,7 @@ class RulePlanner:
                 args = {"model_id": clause.model_id}
             args["record_id"] = record_id
             args.pop("filters", None)
-        if clause.filters:
+        if clause.filters and not (op in RECORD_OPS and clause.changes):
             if op not in COHORT_OPS | {"performance", "model_errors"}:
                 op, args = "predict", {"model_id": clause.model_id}
             current = [Filter.model_validate(f) for f in args.get("filters", [])] if not model_changed else []
@@ -493,6 +520,10 @@ class RulePlanner:
         for model in self.registry:
             label = normalise(model.spec.positive_label)
             out = re.sub(rf"\b{re.escape(label)}\w*", " positivelabel ", out)
+            out = re.sub(rf"(?<![\w-]){re.escape(model.id.lower())}(?![\w-])", " model ", out)
+        # "the fraud model", "the positivelabel model" → "the model": which model is settled already
+        out = re.sub(r"\b(?:positivelabel|[a-z]+(?:-[a-z]+)?)\s+(?:risk\s+)?model\b", "model", out)
+        out = re.sub(r"\b(?:model\s+)+model\b", "model", out)
         return re.sub(r"\s+", " ", out).strip()
 
     def _unit_mentions(self, text: str, lexicon: ModelLexicon, found) -> list:
@@ -608,7 +639,7 @@ class RulePlanner:
         # Two things asked at once: "the tier for C-1 and why?", "score it and explain".
         if has_record or cohort:
             for score, op in ranked[1:]:
-                if {top, op} == {"predict", "explain"} and cue_scores.get(op, 0) >= 2.5 and cue_scores.get(top, 0) >= 2 \
+                if {top, op} == {"predict", "explain"} and cue_scores.get(op, 0) >= 2 and cue_scores.get(top, 0) >= 2 \
                         and re.search(r"\band\b|\bplus\b|\balso\b|,|\+|&", text):
                     ops.append(op)
         if "predict" in ops and "explain" in ops:
@@ -652,6 +683,8 @@ class RulePlanner:
                 if not changes:
                     return Plan(clarify="What should I change? For example: \"what if the balance were $500 lower?\"")
                 args["changes"] = changes
+        elif op == "feature_importance" and record_id and clause.record_ids:
+            return Step(name="explain", arguments={"model_id": model_id, "record_id": record_id, **_top_k(text)})
         elif op == "feature_importance":
             args.update(_top_k(text))
             if features and not re.search(r"\b(?:most|top|main|biggest|which)\b", text):
@@ -670,6 +703,9 @@ class RulePlanner:
         elif op == "data_summary":
             if filters:
                 args["filters"] = [f.model_dump() for f in filters]
+            compared = [v.feature for v in clause.values if not any(f.feature == v.feature for f in filters)]
+            if compared and not features:
+                args["feature"] = compared[0]
             focus = [m for m in features if not any(f.feature == m.feature for f in filters)] or \
                 ([m for m in features] if re.search(r"\b(?:average|avg|mean|median|distribution|typical|mix|breakdown|split)\b", text) else [])
             if focus:
@@ -685,7 +721,7 @@ class RulePlanner:
                 args["feature"] = features[0].feature
         elif op == "search_knowledge":
             args["query"] = text.replace("recordid", " ").strip()
-            if model_id and (clause.mentioned or record_id or (state.model_id == model_id and _REFERS_RECORD.search(text))):
+            if model_id and (clause.mentioned or record_id or re.search(r"\b(?:it|its|this model|that model|the model)\b", text)):
                 args["model_id"] = model_id
             doc_type = next((d for k, d in _DOC_TYPES.items() if re.search(rf"\b{k}", text)), None)
             if doc_type:
@@ -719,10 +755,15 @@ class RulePlanner:
                     bool(re.match(r"^\s*(?:is |are )?(?:not|isn't|aren't)\b", after))
                 if re.search(r"\b(?:status|mean|means|defin)\b", after[:15]) or re.search(r"\bwhat (?:is|does)\s*(?:the )?$", before):
                     continue
-                if re.search(r"\b(?:vs|versus|or not)\b", after[:20]):
+                if re.search(r"\b(?:vs|versus|or not)\b", after[:20]) or re.search(r"\bwhether\s+(?:\w+\s+){0,3}$", before):
                     continue
                 out.append(Filter(feature=feature.name, op="==", value=no if negated else yes))
+        by_feature: dict[str, int] = {}
         for value in values:
+            by_feature[value.feature] = by_feature.get(value.feature, 0) + 1
+        for value in values:
+            if by_feature[value.feature] > 1 and re.search(r"\b(?:vs|versus|compared|against|or)\b", text):
+                continue  # "motorbikes vs trucks": a comparison across values, not a group
             out.append(Filter(feature=value.feature, op="!=" if value.negated else "==", value=value.value))
         # "older than 30" / "younger than 25": comparisons on the age-like feature without naming it.
         age = next((f for f in spec.features if f.type == "numeric" and re.search(r"(?:^|_)age(?:$|_)", f.name)
@@ -770,6 +811,26 @@ class RulePlanner:
         return changes
 
 
+def _add_step(steps: list[Step], step: Step) -> None:
+    """Add a call unless the message already asked for it; two searches in one message become one."""
+    for i, existing in enumerate(steps):
+        if existing == step:
+            return
+        if existing.name == step.name == "search_knowledge":
+            merged = {**step.arguments, **existing.arguments}
+            merged["query"] = existing.arguments["query"] + " " + step.arguments["query"]
+            steps[i] = Step(name=existing.name, arguments=merged)
+            return
+        if existing.name == step.name and step.name in {"list_incidents", "security_posture", "describe_model"} and \
+                set(step.arguments.items()) <= set(existing.arguments.items()):
+            return
+        if existing.name == step.name and step.name in {"list_incidents"} and \
+                set(existing.arguments.items()) <= set(step.arguments.items()):
+            steps[i] = step
+            return
+    steps.append(step)
+
+
 def _variants_simple(word: str) -> set[str]:
     out = {word}
     if word.endswith("y"):
@@ -794,6 +855,14 @@ def _metric(text: str) -> str | None:
             re.search(r"\b(?:what|how much|how many|percent|%|share|proportion)\b", text):
         return "recall"
     return next((m for k, m in METRICS.items() if re.search(rf"\b{k}\b", text)), None)
+
+
+def _metrics_all(text: str) -> list[str]:
+    found = []
+    for key, metric in METRICS.items():
+        if re.search(rf"\b{key}\b", text) and metric not in found:
+            found.append(metric)
+    return found
 
 
 def _incident_filters(text: str) -> dict[str, str]:

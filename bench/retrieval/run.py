@@ -1,6 +1,6 @@
 """Retrieval benchmark for the knowledge base (issue 3): ingest speed, answer quality, latency, leaks.
 
-Run: .venv/bin/python -m bench.retrieval.run [--atlas PATH] [--data-dir DIR] [--questions FILE]
+Run: .venv/bin/python -m bench.retrieval.run [--atlas PATH] [--data-dir DIR] [--questions FILE] [--torch-threads N]
 
 What it does, on a fresh data dir with the real embedded Chroma and the real embedding model:
 1. ingests a copy of knowledge/corpus plus MITRE ATLAS, and reports chunks/s; then re-ingests
@@ -8,7 +8,8 @@ What it does, on a fresh data dir with the real embedded Chroma and the real emb
 2. asks every question in questions.yaml in each mode (dense, bm25, hybrid) as its labelled role
    and reports Recall@1, Recall@5 (hit if any relevant document is in the top k documents) and
    MRR@10 (reciprocal rank of the first relevant document, 0 beyond rank 10), plus query latency
-   p50/p95 after a warm-up (searches ask for top_k=10), and times the query embedding and the Chroma
+   p50/p95 after a warm-up (searches ask for top_k=10; the three modes are interleaved per
+   question so they see the same machine load), and times the query embedding and the Chroma
    query on their own to show where dense/hybrid time goes;
 3. asks every question again as `business` in every mode (ungrouped top 10 chunks, with and without
    the question's filters) and counts restricted chunks returned: the target is exactly 0.
@@ -136,25 +137,30 @@ def quality_phase(kb: KnowledgeBase, items: list[dict[str, Any]]) -> dict[str, A
         for role in roles:
             for query in WARMUP_QUERIES:
                 kb.search(query, role=role, top_k=DEPTH, mode=mode)
-    per_mode: dict[str, Any] = {}
-    for mode in MODES:
-        log(f"asking {len(items)} questions in {mode} mode ...")
-        rows, latencies = [], []
-        for it in items:
+    # Modes are interleaved per question (in rotating order) so that all three see the same machine
+    # load; on a shared box a mode timed in its own pass can look faster or slower only by luck.
+    log(f"asking {len(items)} questions in each of {', '.join(MODES)} (interleaved) ...")
+    rows: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    latencies: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for index, it in enumerate(items):
+        for mode in MODES[index % len(MODES):] + MODES[: index % len(MODES)]:
             start = time.perf_counter()
             results = kb.search(it["q"], role=it["role"], top_k=DEPTH, mode=mode, filters=it.get("filters"))
-            latencies.append((time.perf_counter() - start) * 1000)
+            elapsed = (time.perf_counter() - start) * 1000
+            latencies[mode].append(elapsed)
             docs = [r.doc_id for r in results]
-            rank = rank_of(docs, set(it["relevant"]))
-            rows.append({"n": it["n"], "rank": rank, "top": docs[:5], "ms": round(latencies[-1], 2)})
-        count = len(rows)
+            rows[mode].append({"n": it["n"], "rank": rank_of(docs, set(it["relevant"])), "top": docs[:5],
+                               "ms": round(elapsed, 2)})
+    per_mode: dict[str, Any] = {}
+    for mode in MODES:
+        count = len(rows[mode])
         per_mode[mode] = {
-            "recall_at_1": sum(1 for r in rows if r["rank"] == 1) / count,
-            "recall_at_5": sum(1 for r in rows if r["rank"] and r["rank"] <= 5) / count,
-            "mrr": sum(1 / r["rank"] for r in rows if r["rank"]) / count,
-            "p50_ms": pct(latencies, 50),
-            "p95_ms": pct(latencies, 95),
-            "questions": rows,
+            "recall_at_1": sum(1 for r in rows[mode] if r["rank"] == 1) / count,
+            "recall_at_5": sum(1 for r in rows[mode] if r["rank"] and r["rank"] <= 5) / count,
+            "mrr": sum(1 / r["rank"] for r in rows[mode] if r["rank"]) / count,
+            "p50_ms": pct(latencies[mode], 50),
+            "p95_ms": pct(latencies[mode], 95),
+            "questions": rows[mode],
         }
     return per_mode
 
@@ -319,7 +325,13 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="an empty or new folder for the fresh index (default: a temporary folder, removed afterwards)")
     parser.add_argument("--questions", type=Path, default=HERE / "questions.yaml")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="diagnosis only: set torch's intra-op threads (default: leave torch's own setting)")
     args = parser.parse_args()
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
 
     if not args.atlas.is_file():
         raise SystemExit(f"ATLAS file not found: {args.atlas} (pass --atlas PATH)")

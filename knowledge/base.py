@@ -58,9 +58,11 @@ class KnowledgeBase:
         self, paths: Iterable[str | Path] | None = None, progress: ProgressCallback | None = None
     ) -> IngestReport:
         """Ingest the given files and folders (default: the configured knowledge paths)."""
-        return ingest(
-            list(paths) if paths is not None else self.settings.knowledge_paths, self.store, progress=progress
-        )
+        if paths is None:
+            paths = self.settings.knowledge_paths
+        elif isinstance(paths, (str, Path)):
+            paths = [paths]
+        return ingest(list(paths), self.store, progress=progress)
 
     def search(
         self,
@@ -84,7 +86,8 @@ class KnowledgeBase:
     def documents(
         self, *, role: str = "business", filters: SearchFilters | dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """Metadata of each document `role` may read that matches `filters` (e.g. incidents for a model)."""
+        """A metadata row per document `role` may read that matches `filters`, newest first
+        (e.g. the incidents on a model: doc_id, title, date, attack_type, severity, status, ...)."""
         return self.retriever.list_documents(role=role, filters=self._filters(filters))
 
     def as_retriever(

@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from knowledge.chunking import chunk_document
 from knowledge.documents import Chunk, RejectedFile
 from knowledge.loader import Source, load_source
-from knowledge.store import FOREVER, KnowledgeStore, NewRecord
+from knowledge.store import FOREVER, KnowledgeStore, NewRecord, StoredRecord
 
 EMBED_BATCH = 64
 
@@ -37,7 +37,9 @@ class IngestProgress:
     detail: str = ""
 
 
-ProgressCallback = Callable[[IngestProgress], None]
+# Called as progress(done, total, event): the two numbers drive a progress bar as they are, the
+# typed event says which stage they count (load: paths, embed: chunks, commit, done).
+ProgressCallback = Callable[[int, int, IngestProgress], None]
 
 
 class IngestReport(BaseModel):
@@ -99,7 +101,11 @@ def ingest(
     ingested before; a path that does not exist is reported and deletes nothing.
     """
     started = time.perf_counter()
-    notify = progress or (lambda event: None)
+
+    def notify(event: IngestProgress) -> None:
+        if progress is not None:
+            progress(event.done, event.total, event)
+
     roots = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
 
     with store.lock():
@@ -113,51 +119,14 @@ def ingest(
         wanted, kept_files = _plan(sources, report)
 
         active = store.generation()
-        scope = {s.root for s in sources if not s.missing}
-        live = {r.chunk_id: r for r in store.live_records(active)}
         generation = active + 1
+        live = {r.chunk_id: r for r in store.live_records(active)}
+        scope = {s.root for s in sources if not s.missing}
+        work = _diff(wanted, live, scope=scope, kept_files=kept_files, generation=generation, report=report)
 
-        to_embed: list[tuple[Chunk, NewRecord]] = []
-        to_copy: list[tuple[NewRecord, str]] = []  # (record, id of the record whose vector it reuses)
-        retire: list[str] = []
-        for chunk_id, chunk in wanted.items():
-            digest, tdigest = content_hash(chunk), text_hash(chunk)
-            old = live.get(chunk_id)
-            if old is not None and old.metadata.get("hash") == digest:
-                report.unchanged += 1
-                continue
-            record = NewRecord(
-                record_id=f"{chunk_id}@{generation}",
-                text=chunk.text,
-                metadata={
-                    **chunk.metadata.to_chroma(),
-                    "hash": digest,
-                    "text_hash": tdigest,
-                    "gen_from": generation,
-                    "gen_to": FOREVER,
-                },
-                embedding=[],
-            )
-            if old is None:
-                report.added += 1
-            else:
-                report.updated += 1
-                retire.append(old.record_id)
-            if old is not None and old.metadata.get("text_hash") == tdigest:
-                to_copy.append((record, old.record_id))
-            else:
-                to_embed.append((chunk, record))
-        for chunk_id, old in live.items():
-            if chunk_id in wanted or old.metadata.get("source") not in scope:
-                continue
-            if (old.metadata.get("source"), old.metadata.get("file")) in kept_files:
-                continue  # its file is malformed now: keep the last good version
-            report.deleted += 1
-            retire.append(old.record_id)
-
-        if to_embed or to_copy or retire:
-            _write(store, to_embed, to_copy, notify)
-            store.retire(retire, generation)
+        if work.to_embed or work.to_copy or work.retire:
+            _write(store, work, notify)
+            store.retire(work.retire, generation)
             notify(IngestProgress("commit", 0, 1, f"switching to generation {generation}"))
             store.commit(generation)  # the atomic switch: before it, readers see the old index
             store.purge(generation)
@@ -166,10 +135,67 @@ def ingest(
         else:
             report.generation = active
 
-    report.embedded = len(to_embed)
+    report.embedded = len(work.to_embed)
     report.seconds = round(time.perf_counter() - started, 3)
     notify(IngestProgress("done", 1, 1, report.summary()))
     return report
+
+
+@dataclass
+class _Work:
+    """What one run must write: chunks to embed, chunks whose vector is reused, records to retire."""
+
+    to_embed: list[tuple[Chunk, NewRecord]] = field(default_factory=list)
+    to_copy: list[tuple[NewRecord, str]] = field(default_factory=list)  # (record, record whose vector it reuses)
+    retire: list[str] = field(default_factory=list)
+
+
+def _diff(
+    wanted: dict[str, Chunk],
+    live: dict[str, StoredRecord],
+    *,
+    scope: set[str],
+    kept_files: set[tuple[str, str]],
+    generation: int,
+    report: IngestReport,
+) -> _Work:
+    """Compare the chunks the files produce with the live ones, by chunk id and content hash."""
+    work = _Work()
+    for chunk_id, chunk in wanted.items():
+        digest, tdigest = content_hash(chunk), text_hash(chunk)
+        old = live.get(chunk_id)
+        if old is not None and old.metadata.get("hash") == digest:
+            report.unchanged += 1
+            continue
+        record = NewRecord(
+            record_id=f"{chunk_id}@{generation}",
+            text=chunk.text,
+            metadata={
+                **chunk.metadata.to_chroma(),
+                "hash": digest,
+                "text_hash": tdigest,
+                "gen_from": generation,
+                "gen_to": FOREVER,
+            },
+            embedding=[],
+        )
+        if old is None:
+            report.added += 1
+        else:
+            report.updated += 1
+            work.retire.append(old.record_id)
+        if old is not None and old.metadata.get("text_hash") == tdigest:
+            work.to_copy.append((record, old.record_id))  # only metadata changed (e.g. access)
+        else:
+            work.to_embed.append((chunk, record))
+    for chunk_id, old in live.items():
+        if chunk_id in wanted or old.metadata.get("source") not in scope:
+            continue  # still wanted, or from a path this run did not ingest
+        if (old.metadata.get("source"), old.metadata.get("file")) in kept_files:
+            continue  # its file is malformed now: keep the last good version
+        report.deleted += 1
+        work.retire.append(old.record_id)
+    return work
 
 
 def _plan(sources: list[Source], report: IngestReport) -> tuple[dict[str, Chunk], set[tuple[str, str]]]:
@@ -202,13 +228,9 @@ def _plan(sources: list[Source], report: IngestReport) -> tuple[dict[str, Chunk]
     return wanted, kept_files
 
 
-def _write(
-    store: KnowledgeStore,
-    to_embed: list[tuple[Chunk, NewRecord]],
-    to_copy: list[tuple[NewRecord, str]],
-    notify: ProgressCallback,
-) -> None:
+def _write(store: KnowledgeStore, work: _Work, notify: Callable[[IngestProgress], None]) -> None:
     """Add the new generation's records: reused vectors first, then freshly embedded batches."""
+    to_embed, to_copy = work.to_embed, work.to_copy
     if to_copy:
         vectors = store.embeddings([old for _, old in to_copy])
         for record, old in to_copy:

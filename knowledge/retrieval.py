@@ -218,7 +218,8 @@ class Retriever:
         return results
 
     def list_documents(self, *, role: str, filters: SearchFilters | None = None) -> list[dict[str, Any]]:
-        """One metadata row per live document `role` may read that matches `filters`, newest first."""
+        """One metadata row (the chunk metadata fields, minus section) per live document `role` may
+        read that matches `filters`, newest first. Dates are ISO strings, as stored."""
         access = allowed_access(role)
         filters = filters or SearchFilters()
         snap = self._snapshot(self.store.generation(), access)
@@ -226,7 +227,10 @@ class Retriever:
         for record in snap.records:
             meta = record.metadata
             if filters.matches(meta) and meta["doc_id"] not in docs:
-                docs[meta["doc_id"]] = _public_metadata(meta)
+                row = _public_metadata(meta)
+                for key in ("chunk_id", "section"):
+                    row.pop(key, None)
+                docs[meta["doc_id"]] = row
         return sorted(docs.values(), key=lambda m: (m.get("date") or "", m["doc_id"]), reverse=True)
 
     def _fuse(

@@ -34,6 +34,7 @@ class Plan(BaseModel):
     out_of_scope: bool = False
     reset: bool = False
     context: list[str] = Field(default_factory=list, description="What was carried over from earlier turns.")
+    implicit: bool = Field(False, description="Only something named, nothing asked (\"C-1 called today.\").")
 
 
 class Planner(Protocol):
@@ -78,11 +79,11 @@ CUES: dict[str, list[tuple[str, float]]] = {
                            (r"\bhow much (?:does|do) .{0,30}\b(?:matter|count|weigh|influence)\b", 3),
                            (r"\b(?:rank|ranking)\b", 1.5), (r"\bin general\b|\boverall\b|\bglobally\b|\bacross the (?:board|model)\b", 0.8),
                            (r"\bweight(?:s|ed)?\b", 1), (r"\binfluen", 1.5)],
-    "performance": [(r"\baccura", 4), (r"\bprecision\b", 4), (r"\brecall\b", 4), (r"\bf1\b", 4), (r"\bauc\b|\broc\b", 4),
+    "performance": [(r"\bhow well does (?:the )?model (?:do|work|perform)\b", 4), (r"\b(?:catch|catches|caught|detect|detects)\b", 3),(r"\baccura", 4), (r"\bprecision\b", 4), (r"\brecall\b", 4), (r"\bf1\b", 4), (r"\bauc\b|\broc\b", 4),
                     (r"\bperform", 3), (r"\bhow (?:good|well|reliable|trustworthy) is\b", 2.5), (r"\bfalse (?:positive|negative|alarm)", 3),
                     (r"\bcalibrat", 3), (r"\bhit rate\b", 3), (r"\bmetrics?\b", 3), (r"\bhow often is (?:it|the model) right\b", 4),
                     (r"\bhow (?:good|well) does\b", 2.5), (r"\bpredictive power\b", 3), (r"\bevaluat", 2)],
-    "data_summary": [(r"\bdata (?:overview|summary|profile)\b", 4),(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
+    "data_summary": [(r"\bsummar\w*\b.{0,20}\bdata\b|\bdata\b.{0,10}\bsummar", 4), (r"\bwhat does the data\b.{0,40}\blook like\b", 4),(r"\bdata (?:overview|summary|profile)\b", 4),(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
                      (r"\bhow many\b", 1.5), (r"\btypical\b", 2), (r"\bsummar", 2.5), (r"\bstatistic", 3), (r"\bstats\b", 3),
                      (r"\bprofile\b", 2), (r"\bwhat does the data\b", 3), (r"\bbreakdown\b", 1.5), (r"\brange of\b", 2),
                      (r"\bcount of\b", 1.5), (r"\bnumber of (?:customers|records|transactions|policies|accounts|people)\b", 2),
@@ -98,7 +99,7 @@ CUES: dict[str, list[tuple[str, float]]] = {
                        (r"\bwhat (?:is|are) (?:a |an |the )?(?:feature|field|input|variable)\b", 2),
                        (r"\bhow is .{1,40}\b(?:measured|calculated|computed|defined)\b", 3.5),
                        (r"\bwhat counts as\b", 3), (r"\bunits?\b", 1.5), (r"\bwhat values\b", 2)],
-    "describe_model": [(r"\bwhat does (?:the |this |that )?.{0,40}model do\b", 4), (r"\bdescribe\b", 3), (r"\btell me about\b", 2.5),
+    "describe_model": [(r"^what(?:'s| is) (?:the )?model\s*$", 4),(r"\bwhich (?:features|inputs|variables|data|fields) (?:go|goes|are used|feed|does it use)\b", 4),(r"\bwhat does (?:the |this |that )?.{0,40}model do\b", 4), (r"\bdescribe\b", 3), (r"\btell me about\b", 2.5),
                        (r"\boverview\b", 3), (r"\bwhat does (?:it|the model) predict\b", 4), (r"\bwhat is the .{0,40}model\b", 2),
                        (r"\bwhat (?:inputs|features|data) does (?:it|the model|the .{0,20}model) use\b", 3),
                        (r"\bwhat kind of model\b|\bwhat type of model\b|\bwhich algorithm\b", 3.5), (r"\bwho owns\b|\bowner\b|\bwho (?:built|maintains|is responsible)\b", 3.5),
@@ -109,7 +110,7 @@ CUES: dict[str, list[tuple[str, float]]] = {
                    (r"\bwhat (?:are|is) the (?:tiers|levels|bands)\b", 3.5), (r"\brecommended actions?\b", 1.5),
                    (r"\bwhat should (?:i|we) do (?:for|with|about) (?:a |an )?\w+ (?:tier|risk)\b", 3)],
     "search_knowledge": [(r"\blimitations?\b", 4), (r"\bcan (?:i|we) use\b", 3.5), (r"\bshould(?:n't| not)? (?:i|we) use\b", 3.5),
-                         (r"\bintended (?:use|for)\b", 3.5), (r"\bpolic(?:y|ies)\b", 3), (r"\bfairness\b|\bbias(?:ed)?\b|\bdiscriminat", 3),
+                         (r"\bintended (?:use|for)\b", 3.5), (r"\bpolic(?:y|ies)\b", 5), (r"\bfairness\b|\bbias(?:ed)?\b|\bdiscriminat", 3),
                          (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b|\bfaq\b|\bmodel card\b", 6), (r"\bknown issues\b", 4),
                          (r"\bwhat (?:is|are) (?:a |an )?[\w ]{0,30}(?:attacks?|technique|mitigation)\b", 4),
                          (r"\b(?:does|will|would|can|could) (?:the |this |it )?(?:[\w-]+ )?(?:model )?(?:work|apply|be used|cover)\b", 3.5),
@@ -124,17 +125,20 @@ CUES: dict[str, list[tuple[str, float]]] = {
                          (r"\bknown (?:issues|weaknesses|problems)\b", 3), (r"\bcaveats?\b", 3), (r"\bsegments? .{0,20}not\b", 1),
                          (r"\bsmall[- ]business\b|\bmortgages?\b|\bb2b\b|\bwires?\b|\bach\b", 1.5), (r"\bfaq\b", 3),
                          (r"\bhow do (?:i|we) (?:report|handle|respond)\b", 3), (r"\bwhat is (?:a |an )?(?:model extraction|membership inference|data poisoning|evasion|model inversion|prompt injection)\b", 3)],
-    "list_incidents": [(r"\bincidents?\b", 4), (r"\battack(?:s|ed)?\b", 2.5), (r"\bbreach", 3), (r"\bsecurity (?:events?|issues?|problems?|history|record)\b", 3.5),
+    "list_incidents": [(r"\bincidents?\b", 3.5), (r"\battack(?:s|ed)?\b", 2.5), (r"\bbreach", 3), (r"\bsecurity (?:events?|issues?|problems?|history|record)\b", 3.5),
                        (r"\bbeen (?:attacked|compromised|poisoned|targeted|probed|tampered)\b", 3),
-                       (r"\b(?:poisoning|extraction|extract|evasion|membership inference|inversion|prompt injection)\b", 2.5),
+                       (r"\b(?:poisoning|extraction|extract|evasion|membership inference|inversion|prompt injection)\b", 2),
                        (r"\battempts?\b|\btried to\b", 1.5),
                        (r"\bopen (?:cases|issues|investigations)\b", 2.5), (r"\binvestigat", 1.5), (r"\bwhat happened\b", 1.5)],
-    "security_posture": [(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
+    "security_posture": [(r"\bhealth[- ]?check\b", 4),(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
                          (r"\bworried about .{0,30}\bsecurity\b", 4), (r"\bdrifted\b|\bdrifting\b", 2), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
                          (r"\bhealthy\b|\bhealth\b", 2.5), (r"\bdrift", 3), (r"\bright now\b|\bcurrently\b|\btoday\b", 0.8),
                          (r"\bsecure\b", 3), (r"\bsecurity (?:status|state|standing|situation)\b", 4), (r"\bok to use\b|\bokay to use\b|\bfit (?:for|to) use\b", 3),
                          (r"\banomal", 3.5), (r"\bany (?:red flags|concerns|risks) (?:with|about|for) (?:the )?(?:\w+ )?model\b", 3)],
-    "predict": [(r"\btier\b", 2), (r"\b(?:each|every|per) tier\b", 3.5), (r"\bwhat tier is (?:it|she|he|this|that|recordid)\b", 3), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
+    "predict": [(r"\btier\b", 2), (r"\bhow(?:'s| is| are) (?:recordid|entityname recordid)\b", 3.5),
+                (r"\bis (?:\w+ )?recordid (?:\w+ )?(?:positivelabel|risky|high|low|likely|safe|ok|okay|fine)\b", 3.5),
+                (r"\bwhat did (?:the )?model (?:say|give|think)\b", 3.5), (r"\bshould (?:we|i)\b.{0,20}\brecordid\b", 3),
+                (r"\bwhere does recordid (?:sit|stand|fall|land)\b", 3.5), (r"\b(?:each|every|per) tier\b", 3.5), (r"\bwhat tier is (?:it|she|he|this|that|recordid)\b", 3), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
                 (r"\bchance\b|\bprobability\b|\blikelihood\b|\bodds\b", 2), (r"\bflag(?:ged)?\b", 1.5), (r"\brisk\b", 1),
                 (r"\bwill (?:she|he|they|it|the \w+|this \w+|[a-z]-?\d+)\b.{0,20}\b(?:churn|default|leave|cancel|quit|be fraud)", 3),
                 (r"\bis (?:she|he|it|this|that|the \w+|[a-z]-?\d+) (?:high|low|medium|risky|fraud|likely)", 2.5),
@@ -191,8 +195,8 @@ class _Clause:
 
 
 INTENT_WEIGHT = 8.0
-_FOLLOW_ONLY = re.compile(r"^(?:and |or |but |what about |how about |ok |okay |now |then |just |only )*(?:the |a |an |in |for |with |on )?"
-                          r"(?:[a-z-]+ ){0,3}[a-z-]*$")
+_FOLLOW_ONLY = re.compile(r"^(?:and |or |but |what about |how about |ok |okay |now |then |just |only |same |in |for |with |on )+"
+                          r"(?:the |a |an )?(?:[a-z-]+ ){0,3}[a-z-]*$")
 _FOLLOW = re.compile(r"^(?:and|what about|how about|what of|or|but|same|now|ok|okay|then|also|only|just|for|in|with|without|the)\b")
 _REFERS_COHORT = re.compile(r"\b(?:them|those|these|they|their|this group|that group|the group|that segment|the cohort|of them|among them|such)\b")
 _REFERS_RECORD = re.compile(r"\b(?:she|he|her|his|hers|him|it|its|this one|that one|this customer|that customer|the customer|"
@@ -218,6 +222,11 @@ class RulePlanner:
             for record_id in model.records.index:
                 self.records.setdefault(str(record_id).upper(), []).append(model.id)
         self.tier_names = {normalise(t.name) for m in registry for t in m.spec.risk_tiers}
+        words = {"positivelabel", "risk"}
+        for m in registry:
+            words |= set(re.findall(r"[a-z]+", normalise(f"{m.spec.name} {m.spec.id} {m.spec.positive_label}")))
+        words -= {"the", "of", "a", "an", "and", "for", "model"}
+        self._name_words = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
         self.entity_words = set()
         for m in registry:
             for word in _variants_simple(normalise(m.spec.entity)):
@@ -246,8 +255,12 @@ class RulePlanner:
             text = re.sub(r"^(?:and|ok|okay|so|now|please|let's|lets)\b", "", text).strip(" .,!?;:-")
             if len(text) < 3:
                 return plan
-        for clause in self._clauses(text):
+        clauses = self._clauses(text)
+        for n, clause in enumerate(clauses):
             sub = self._plan_clause(clause, state, model_hint)
+            if sub.implicit and n + 1 < len(clauses):
+                state = _advance(state, sub.steps)  # context for the question that follows
+                continue
             plan.context += [c for c in sub.context if c not in plan.context]
             if sub.clarify:
                 plan.clarify, plan.options = sub.clarify, sub.options
@@ -280,7 +293,7 @@ class RulePlanner:
                     continue
             ids.append((raw, self.records.get(raw, [])))
             clean = clean.replace(m.group(1), " recordid ", 1)
-        clean = re.sub(r"'s\b", "", clean)
+        clean = re.sub(r"(?<!\bwhat)(?<!\bthat)(?<!\bit)(?<!\bthere)(?<!\blet)(?<!\bwho)(?<!\bwhere)(?<!\bhow)(?<!\bhere)(?<!\bshe)(?<!\bhe)'s\b", "", clean)
         scores = self._model_scores(clean)
         clause = _Clause(text=clean, masked=clean, record_ids=ids, model_scores=scores, mentioned=_best(scores))
         return clause
@@ -318,7 +331,8 @@ class RulePlanner:
             return plan
         # The answer to a clarifying question: replay the question that was waiting for it.
         if state.pending and not self._cue_ops(clause.text) and (clause.mentioned or clause.record_ids):
-            return self._plan_clause(state.pending + " " + text, state.model_copy(update={"pending": None}), model_hint)
+            return self._plan_clause(normalise(state.pending).rstrip("?.! ") + " " + text,
+                                     state.model_copy(update={"pending": None}), model_hint)
         problem = self._resolve_model(clause, state, model_hint, plan)
         if problem:
             return problem
@@ -368,6 +382,7 @@ class RulePlanner:
         if not ops:
             if named_record:
                 ops = ["predict"]
+                plan.implicit = not re.search(r"\b(?:tier|risk|score|check|look up|pull up|status)\b", text)
             elif clause.filters:
                 risky = re.search(_RISK_WORDS + r"|positivelabel", clause.masked)
                 ops = ["predict"] if risky or not re.search(r"\bhow many\b|\bcount\b|\bnumber\b", clause.masked) else ["data_summary"]
@@ -521,8 +536,8 @@ class RulePlanner:
             label = normalise(model.spec.positive_label)
             out = re.sub(rf"\b{re.escape(label)}\w*", " positivelabel ", out)
             out = re.sub(rf"(?<![\w-]){re.escape(model.id.lower())}(?![\w-])", " model ", out)
-        # "the fraud model", "the positivelabel model" → "the model": which model is settled already
-        out = re.sub(r"\b(?:positivelabel|[a-z]+(?:-[a-z]+)?)\s+(?:risk\s+)?model\b", "model", out)
+        # "the transaction fraud model" → "the model": which model is settled already
+        out = re.sub(rf"\b(?:(?:{self._name_words})\s+)+(?:risk\s+)?(?:model|one)\b", "model", out)
         out = re.sub(r"\b(?:model\s+)+model\b", "model", out)
         return re.sub(r"\s+", " ", out).strip()
 
@@ -573,8 +588,13 @@ class RulePlanner:
                     score += 1.5
             if score:
                 scores[model_id] = score
-        for word, model_id in self.distinctive.items():
-            if re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+        taken: list[tuple[int, int]] = []
+        for word in sorted(self.distinctive, key=len, reverse=True):  # "card present" before "card"
+            for m in re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+                if any(m.start() < e and m.end() > b for b, e in taken):
+                    continue
+                taken.append((m.start(), m.end()))
+                model_id = self.distinctive[word]
                 scores[model_id] = scores.get(model_id, 0) + 1.0
         return scores
 
@@ -587,7 +607,8 @@ class RulePlanner:
         text = clause.masked
         scores = self._cue_ops(text)
         cue_scores = dict(scores)
-        if self.intents is not None and not _FOLLOW_ONLY.match(text) and max(scores.values(), default=0) < 3.5:
+        fragment = _FOLLOW_ONLY.match(text) or (len(text.split()) <= 3 and not scores)
+        if self.intents is not None and not fragment and max(scores.values(), default=0) < 3.5:
             # Meaning adds to the cues: the nearest example phrasing's similarity, scaled.
             sims = self.intents.similarities(text)
             best = max(sims.values())

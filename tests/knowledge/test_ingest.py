@@ -20,7 +20,12 @@ def _live(kb, **where):
 
 def test_first_ingest_reports_counts_progress_and_rejections(kb, corpus):
     events: list[IngestProgress] = []
-    report = kb.ingest([corpus], progress=events.append)
+
+    def progress(done: int, total: int, event: IngestProgress) -> None:
+        assert (done, total) == (event.done, event.total)
+        events.append(event)
+
+    report = kb.ingest([corpus], progress=progress)
 
     assert report.documents == 10
     assert report.chunks == report.added == report.embedded > 10

@@ -122,11 +122,17 @@ def test_metadata_filters_hold_in_every_mode(loaded_kb, mode):
 
 
 def test_technique_filter_finds_incidents_and_case_studies(loaded_kb):
-    docs = {
-        d["doc_id"]
-        for d in loaded_kb.documents(role="security", filters={"atlas_technique": "AML.T0024", "doc_type": "incident"})
-    }
-    assert docs == {"incident:INC-2025-004", "incident:INC-2026-001", "atlas:AML.CS0056"}
+    listed = loaded_kb.documents(role="security", filters={"atlas_technique": "AML.T0024", "doc_type": "incident"})
+    assert [d["doc_id"] for d in listed] == ["atlas:AML.CS0056", "incident:INC-2026-001", "incident:INC-2025-004"]
+    inc = listed[2]  # newest first
+    assert (inc["title"], inc["model_id"], inc["severity"], inc["status"]) == (
+        "Query sweep against the fraud scoring API",
+        "transaction-fraud",
+        "high",
+        "mitigated",
+    )
+    assert inc["date"] == "2025-09-14" and inc["atlas_techniques"] == ["AML.T0024.002", "AML.T0040"]
+    assert "section" not in inc and "hash" not in inc
 
 
 def test_results_are_typed_grouped_and_ranked(loaded_kb):

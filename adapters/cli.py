@@ -30,6 +30,13 @@ def _settings() -> Settings:
     return load_settings()
 
 
+def _answering_threads(settings: Settings) -> None:
+    """Small per-request embeddings run best on one thread each (ingestion keeps them all)."""
+    import torch
+
+    torch.set_num_threads(settings.torch_threads)
+
+
 def _registry(settings: Settings) -> Registry:
     registry = Registry(settings.models_dirs)
     for problem in registry.problems:
@@ -323,7 +330,9 @@ def ask(question: str, model: Optional[str] = typer.Option(None, "--model", help
 
     if role not in ROLES:
         raise AssistantError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-    assistant = Assistant.from_settings(_settings())
+    settings = _settings()
+    _answering_threads(settings)
+    assistant = Assistant.from_settings(settings)
     answer = assistant.answer(question, Principal(id=getpass.getuser(), role=role, channel="cli"),
                               session_id=session, model_id=model)
     if as_json:
@@ -407,6 +416,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         return
     import uvicorn
 
+    _answering_threads(settings)
     uvicorn.run(create_app(settings), host=host, port=port)
 
 

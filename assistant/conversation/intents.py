@@ -107,12 +107,19 @@ class IntentModel:
                 texts.append(example)
         self.matrix = np.asarray(embedder.embed(texts), dtype=np.float32)
         self.matrix /= np.linalg.norm(self.matrix, axis=1, keepdims=True) + 1e-9
+        self._cache: dict[str, dict[str, float]] = {}
 
     def similarities(self, masked: str) -> dict[str, float]:
+        cached = self._cache.get(masked)
+        if cached is not None:
+            return cached
         vector = np.asarray(self.embedder.embed_query(masked), dtype=np.float32)
         vector /= np.linalg.norm(vector) + 1e-9
         sims = self.matrix @ vector
         out: dict[str, float] = {}
         for op, sim in zip(self.ops, sims):
             out[op] = max(out.get(op, -1.0), float(sim))
+        if len(self._cache) >= 4096:  # bounded: drop the oldest entry
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[masked] = out
         return out

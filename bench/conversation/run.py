@@ -114,6 +114,9 @@ def build(data_dir: Path):
     build_demo_models(models)
     write_user_model(data_dir / "user" / "claims-hgb", "hgb")
     settings = load_settings(data_dir=data_dir)
+    import torch
+
+    torch.set_num_threads(settings.torch_threads)  # as `modeldesk serve` does
     kb = KnowledgeBase(settings)
     kb.ingest(settings.knowledge_paths)
     assistant = Assistant(Registry([models, data_dir / "user"]), kb)

@@ -81,6 +81,7 @@ class IncidentArgs(BaseModel):
 
 class IncidentList(BaseModel):
     model_id: str | None
+    count: int = 0
     incidents: list[IncidentSummary]
     knowledge_available: bool = True
 
@@ -194,7 +195,8 @@ class Toolbox:
             self.registry.get(args.model_id)
         incidents = self._incidents(args.model_id, status=args.status, severity=args.severity,
                                     attack_type=args.attack_type)
-        return IncidentList(model_id=args.model_id, incidents=incidents or [], knowledge_available=incidents is not None)
+        return IncidentList(model_id=args.model_id, count=len(incidents or []), incidents=incidents or [],
+                            knowledge_available=incidents is not None)
 
     def _incidents(self, model_id: str | None, **conditions: str | None) -> list[IncidentSummary] | None:
         if self.knowledge is None:

@@ -195,7 +195,7 @@ class TemplateWriter:
         scope = f" for {r.model_id}" if r.model_id else ""
         if not r.incidents:
             return f"No incidents on record{scope} that you can access."
-        lines = [f"{len(r.incidents)} incident{'s' if len(r.incidents) != 1 else ''} on record{scope}:"]
+        lines = [f"{r.count} incident{'s' if r.count != 1 else ''} on record{scope}:"]
         for i in r.incidents[:10]:
             lines.append(f"- {i.id} ({i.date or 'undated'}): {i.title} — {(i.attack_type or 'other').replace('_', ' ')}, "
                          f"{i.severity} severity, {i.status}")

@@ -10,7 +10,8 @@ What it does, on a fresh data dir with the real embedded Chroma and the real emb
    MRR@10 (reciprocal rank of the first relevant document, 0 beyond rank 10), plus query latency
    p50/p95 after a warm-up (searches ask for top_k=10; the three modes are interleaved per
    question so they see the same machine load), and times the query embedding and the Chroma
-   query on their own to show where dense/hybrid time goes;
+   query on their own to show where dense/hybrid time goes. Ingestion runs with torch's default
+   threads; queries run with settings.torch_threads (MODELDESK_TORCH_THREADS), as `modeldesk serve` does;
 3. asks every question again as `business` in every mode (ungrouped top 10 chunks, with and without
    the question's filters) and counts restricted chunks returned: the target is exactly 0.
 
@@ -49,6 +50,14 @@ WARMUP_QUERIES = ("risk tier", "model extraction through the API", "AML.T0020 po
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _torch_threads() -> int | None:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return None
+    return torch.get_num_threads()
 
 
 def _field(doc: Any, name: str) -> Any:
@@ -197,12 +206,7 @@ def latency_breakdown(kb: KnowledgeBase, items: list[dict[str, Any]]) -> dict[st
         start = time.perf_counter()
         store.query(vector, depth, where)
         chroma_ms.append((time.perf_counter() - start) * 1000)
-    try:
-        import torch
-
-        threads = torch.get_num_threads()
-    except ImportError:  # pragma: no cover
-        threads = None
+    threads = _torch_threads()
     return {"embed_query_p50_ms": pct(embed_ms, 50), "embed_query_p95_ms": pct(embed_ms, 95),
             "chroma_query_p50_ms": pct(chroma_ms, 50), "chroma_query_p95_ms": pct(chroma_ms, 95),
             "candidates_per_list": depth, "torch_threads": threads}
@@ -336,12 +340,9 @@ def main() -> None:
                         help="an empty or new folder for the fresh index (default: a temporary folder, removed afterwards)")
     parser.add_argument("--questions", type=Path, default=HERE / "questions.yaml")
     parser.add_argument("--torch-threads", type=int, default=None,
-                        help="diagnosis only: set torch's intra-op threads (default: leave torch's own setting)")
+                        help="torch threads while answering queries (default: settings.torch_threads, as "
+                             "`modeldesk serve` uses; ingestion always runs with torch's default)")
     args = parser.parse_args()
-    if args.torch_threads:
-        import torch
-
-        torch.set_num_threads(args.torch_threads)
 
     if not args.atlas.is_file():
         raise SystemExit(f"ATLAS file not found: {args.atlas} (pass --atlas PATH)")
@@ -361,6 +362,12 @@ def main() -> None:
     kb = KnowledgeBase(settings)
     try:
         ingest_stats = ingest_phase(kb, paths, corpus_copy)
+        ingest_stats["torch_threads"] = _torch_threads()
+        serving = args.torch_threads or getattr(settings, "torch_threads", None)
+        if serving:  # as `modeldesk serve` does: small per-request embeddings on few threads
+            import torch
+
+            torch.set_num_threads(serving)
         access = {_field(d, "doc_id"): _field(d, "access") or "internal" for d in kb.documents(role="admin")}
         label_problems = check_labels(items, access)
         quality = quality_phase(kb, items)

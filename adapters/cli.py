@@ -103,7 +103,8 @@ def models(as_json: bool = JsonOpt, check: bool = typer.Option(False, help="Load
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     table = Table(title="Models")
-    for col in ("id", "name", "owner", "entity", "risk tiers"):
+    table.add_column("id", no_wrap=True)
+    for col in ("name", "owner", "entity", "risk tiers"):
         table.add_column(col)
     for s in rows:
         table.add_row(s.id, s.name, s.owner, s.entity, " < ".join(t.name for t in s.risk_tiers))

@@ -76,7 +76,8 @@ def format_value(feature: Feature, value: Any) -> str:
     text = _format_number(number)
     unit = (feature.unit or "").strip()
     if unit.upper() in {"USD", "$"}:
-        return ("-$" if number < 0 else "$") + _format_number(abs(number))
+        cents = abs(number) < 1000 and abs(number - round(number)) > 1e-9
+        return ("-$" if number < 0 else "$") + (f"{abs(number):,.2f}" if cents else _format_number(abs(number)))
     if unit in {"%", "percent"}:
         return f"{text}%"
     return f"{text} {unit}" if unit else text
@@ -105,5 +106,7 @@ def phrase(feature: Feature, value: Any) -> str:
     elif unit and words[-1].lower() == unit:  # "missed payments" counted in payments -> "2 missed payments"
         return f"{_format_number(parse_number(value) or 0)} {feature.label}"
     label = " ".join(words)
+    if label.endswith("s") and not label.endswith("ss"):  # "monthly charges of $21.50"
+        return f"{label} of {shown}"
     article = "an" if label[:1].lower() in "aeiou" else "a"
     return f"{article} {label} of {shown}"

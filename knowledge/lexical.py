@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
+import numpy as np
 from rank_bm25 import BM25Okapi
+
+from knowledge.ranking import top_positions
 
 # Words joined by . - _ / stay one token ("aml.t0024.002", "c-10293", "inc-2025-004"). Ids stay
 # whole (their parts, like "aml" or "2025", would match everything); plain compounds are also
@@ -16,6 +20,7 @@ _STOPWORDS = frozenset(
     its me my no not of on or our please should so tell than that the their them then there these they this those
     to was we were what when where which who why will with would you your""".split()
 )
+_JOINERS = re.compile(r"[._\-/]")
 
 
 def _stem(word: str) -> str:
@@ -39,19 +44,21 @@ def tokenize(text: str, *, query: bool = False) -> list[str]:
     """
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
-        word = match.group(0)
-        parts = re.split(r"[._\-/]", word)
-        if len(parts) == 1:
-            if word not in _STOPWORDS:
-                tokens.append(_stem(word))
-        elif is_identifier(word):
-            tokens.append(word)
-            if not query and "." in word and len(parts) > 2:
-                tokens.append(".".join(parts[:-1]))
-        else:
-            tokens.append(word)
-            tokens.extend(_stem(p) for p in parts if p and p not in _STOPWORDS)
+        tokens.extend(_word_tokens(match.group(0), query))
     return tokens
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word_tokens(word: str, query: bool) -> tuple[str, ...]:
+    """The tokens of one matched word (memoised: the same words recur in every text and snippet)."""
+    parts = _JOINERS.split(word)
+    if len(parts) == 1:
+        return () if word in _STOPWORDS else (_stem(word),)
+    if is_identifier(word):
+        if not query and "." in word and len(parts) > 2:
+            return (word, ".".join(parts[:-1]))
+        return (word,)
+    return (word, *(_stem(p) for p in parts if p and p not in _STOPWORDS))
 
 
 def is_identifier(token: str) -> bool:
@@ -65,25 +72,61 @@ def identifiers(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25Okapi over a fixed list of texts; `top(query, n, allowed)` ranks only allowed positions."""
+    """BM25 over a fixed list of texts; `top(query, n, allowed)` ranks only allowed positions.
+
+    Scores are rank_bm25's BM25Okapi (k1=1.5, b=0.75, idf floored at 0.25 x the mean idf), to the
+    bit: BM25Okapi computes the idf and lengths once, and each (term, text) weight is then stored in
+    a term-by-text sparse matrix (CSC layout: one slice of text positions and weights per term), so
+    a query adds up a few slices instead of looping over every text for every term.
+    """
 
     def __init__(self, texts: Sequence[str]):
         self.size = len(texts)
+        self._columns: dict[str, int] = {}
+        self._starts = np.zeros(1, dtype=np.int64)
+        self._rows = np.zeros(0, dtype=np.int64)
+        self._weights = np.zeros(0, dtype=np.float64)
+        if not texts:
+            return
         corpus = [tokenize(t) or ["\x00"] for t in texts]  # BM25 cannot take an empty document
-        self._bm25 = BM25Okapi(corpus) if corpus else None
+        bm25 = BM25Okapi(corpus)
+        k1, b = bm25.k1, bm25.b
+        norm = k1 * (1 - b + b * np.array(bm25.doc_len) / bm25.avgdl)  # as BM25Okapi.get_scores has it
+        rows: list[int] = []
+        cols: list[int] = []
+        freqs: list[int] = []
+        for row, counts in enumerate(bm25.doc_freqs):
+            for term, count in counts.items():
+                rows.append(row)
+                cols.append(self._columns.setdefault(term, len(self._columns)))
+                freqs.append(count)
+        row_arr, col_arr, tf = np.array(rows), np.array(cols), np.array(freqs)
+        idf = np.array([bm25.idf[term] for term in self._columns])  # insertion order = column order
+        weights = idf[col_arr] * (tf * (k1 + 1) / (tf + norm[row_arr]))
+        order = np.argsort(col_arr, kind="stable")
+        self._rows, self._weights = row_arr[order], weights[order]
+        self._starts = np.concatenate(([0], np.cumsum(np.bincount(col_arr, minlength=len(self._columns)))))
 
-    def top(self, query: str, n: int, allowed: Sequence[bool] | None = None) -> list[tuple[int, float]]:
-        """(position, score) of the best `n` texts that contain a query term, best first."""
-        terms = tokenize(query, query=True)
-        if self._bm25 is None or not terms:
+    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 score of every text for `query`, and which texts contain at least one query term."""
+        scores = np.zeros(self.size)
+        matched = np.zeros(self.size, dtype=bool)
+        for term in tokenize(query, query=True):  # a repeated query term counts again, as in BM25Okapi
+            col = self._columns.get(term)
+            if col is None:
+                continue
+            lo, hi = self._starts[col], self._starts[col + 1]
+            rows = self._rows[lo:hi]
+            scores[rows] += self._weights[lo:hi]
+            matched[rows] = True
+        return scores, matched
+
+    def top(self, query: str, n: int, allowed: Sequence[bool] | np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(position, score) of the best `n` allowed texts that contain a query term, best first."""
+        if not self.size:
             return []
-        scores = self._bm25.get_scores(terms)
+        scores, matched = self.scores(query)
         # Rank every text that contains a query term; in a tiny corpus a real match can score 0.
-        term_set = set(terms)
-        ranked = [
-            (i, float(s))
-            for i, s in enumerate(scores)
-            if (allowed is None or allowed[i]) and not term_set.isdisjoint(self._bm25.doc_freqs[i])
-        ]
-        ranked.sort(key=lambda pair: (-pair[1], pair[0]))
-        return ranked[:n]
+        if allowed is not None:
+            matched &= np.asarray(allowed, dtype=bool)
+        return [(i, float(scores[i])) for i in top_positions(scores, n, np.flatnonzero(matched))]

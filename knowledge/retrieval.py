@@ -1,8 +1,11 @@
-"""Search the knowledge base: dense (Chroma) and lexical (BM25) rankings fused by reciprocal rank.
+"""Search the knowledge base: dense (vector) and lexical (BM25) rankings fused by reciprocal rank.
 
-Access control comes first: a role's allowed access levels are part of the Chroma `where`, and the
-BM25 index a role searches is built only from chunks that role may read, so a restricted chunk
-cannot reach a business user whatever the query.
+Access control comes first: everything a role searches is a snapshot of only the chunks that role
+may read (fetched from Chroma with the access levels in the `where`), so a restricted chunk cannot
+reach a business user whatever the query. A snapshot holds, per live generation and access set, the
+chunks, their BM25 index and their vectors as one matrix, so a search is two in-memory rankings.
+Chroma stays the store of record; when the collection is too large to hold its vectors in memory,
+dense search asks Chroma, with the access levels and filters in its `where`.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.errors import BadInput
 from knowledge.access import allowed_access
 from knowledge.chunking import embed_text
+from knowledge.dense import DenseIndex
 from knowledge.documents import AttackType, DocType, Severity, Status, normalise_choice
 from knowledge.lexical import LexicalIndex, identifiers, tokenize
 from knowledge.store import KnowledgeStore, StoredRecord
@@ -28,6 +33,9 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 RRF_K = 60
 SNIPPET_CHARS = 300
 QUERY_CACHE = 256
+# Above this many chunks in the collection, snapshots do not hold vectors (384 float32s, 1.5 kB per
+# chunk and access set) and dense search goes to Chroma instead.
+IN_MEMORY_CHUNKS = 200_000
 
 
 def _as_list(value: Any) -> list[Any] | None:
@@ -88,8 +96,14 @@ class SearchFilters(BaseModel):
             out.append({"atlas_match": {"$contains": self.atlas_technique}})
         return out
 
+    def mask(self, records: list[StoredRecord]) -> np.ndarray | None:
+        """Which of `records` meet these conditions; None when there are no conditions (all do)."""
+        if not self.clauses():
+            return None
+        return np.fromiter((self.matches(r.metadata) for r in records), dtype=bool, count=len(records))
+
     def matches(self, meta: dict[str, Any]) -> bool:
-        """The same conditions, checked in Python (for the BM25 path)."""
+        """The same conditions, checked in Python (for the in-memory indexes)."""
         for key in ("model_id", "doc_type", "doc_id", "attack_type", "status", "severity"):
             values = getattr(self, key)
             if values and meta.get(key) not in values:
@@ -140,24 +154,40 @@ class SearchResult(BaseModel):
 
 @dataclass
 class _Snapshot:
-    """The chunks one set of access levels may see in one generation, with their BM25 index."""
+    """The chunks one set of access levels may see in one generation, with their BM25 index and
+    their vectors (None when the collection is too large to hold them)."""
 
     records: list[StoredRecord]
     index: LexicalIndex
+    dense: DenseIndex | None
 
 
 class Retriever:
-    """Hybrid search over a KnowledgeStore; caches one BM25 index per (generation, access levels)."""
+    """Hybrid search over a KnowledgeStore; caches one snapshot per (generation, access levels).
 
-    def __init__(self, store: KnowledgeStore, *, candidates: int = 50, rrf_k: int = RRF_K, id_weight: float = 3.0):
+    `in_memory_chunks`: the largest collection whose vectors snapshots hold; above it dense search
+    queries Chroma.
+    """
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        *,
+        candidates: int = 50,
+        rrf_k: int = RRF_K,
+        id_weight: float = 3.0,
+        in_memory_chunks: int = IN_MEMORY_CHUNKS,
+    ):
         self.store = store
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.id_weight = id_weight
+        self.in_memory_chunks = in_memory_chunks
         self._snapshots: dict[tuple[int, tuple[str, ...]], _Snapshot] = {}
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.bm25_builds = 0  # how many BM25 indexes were built (tests check the cache with it)
+        self._lock = threading.Lock()  # snapshot builds
+        self._vectors_lock = threading.Lock()  # the query-vector cache, not held up by a snapshot build
+        self.bm25_builds = 0  # how many snapshots (BM25 indexes) were built (tests check the cache with it)
 
     def search(
         self,
@@ -186,15 +216,18 @@ class Retriever:
             # A bare id ("AML.T0024.001", "C-10293") is a lookup: its embedding carries no meaning.
             mode = "bm25"
 
+        snap = self._snapshot(generation, access)  # only chunks `role` may read, whatever follows
+        allowed = filters.mask(snap.records)
         rankings: list[list[tuple[StoredRecord, float]]] = []
         if mode in ("dense", "hybrid"):
-            clauses = [{"access": {"$in": list(access)}}, *filters.clauses()]
-            where = self.store.live(generation, {"$and": clauses} if len(clauses) > 1 else clauses[0])
             vector = self._query_vector(query)
-            rankings.append(self.store.query(vector, depth, where))
+            if snap.dense is not None:
+                rankings.append([(snap.records[i], score) for i, score in snap.dense.top(vector, depth, allowed)])
+            else:
+                clauses = [{"access": {"$in": list(access)}}, *filters.clauses()]
+                where = self.store.live(generation, {"$and": clauses} if len(clauses) > 1 else clauses[0])
+                rankings.append(self.store.query(vector, depth, where))
         if mode in ("bm25", "hybrid"):
-            snap = self._snapshot(generation, access)
-            allowed = [filters.matches(r.metadata) for r in snap.records]
             rankings.append([(snap.records[i], score) for i, score in snap.index.top(query, depth, allowed)])
 
         if len(rankings) == 1:
@@ -249,13 +282,13 @@ class Retriever:
 
     def _query_vector(self, query: str) -> list[float]:
         """The query's embedding; recent ones are kept, since follow-ups and retries repeat queries."""
-        with self._lock:
+        with self._vectors_lock:
             vector = self._vectors.get(query)
             if vector is not None:
                 self._vectors.move_to_end(query)
                 return vector
         vector = self.store.embedder.embed_query(query)
-        with self._lock:
+        with self._vectors_lock:
             self._vectors[query] = vector
             while len(self._vectors) > QUERY_CACHE:
                 self._vectors.popitem(last=False)
@@ -268,7 +301,18 @@ class Retriever:
             if snap is not None:
                 return snap
             where = {"access": {"$in": list(access)}}
-            records = sorted(self.store.live_records(generation, where, documents=True), key=lambda r: r.chunk_id)
+            # The whole collection's count bounds this snapshot's size, and costs one call per build.
+            in_memory = self.store.count() <= self.in_memory_chunks
+            records = sorted(
+                self.store.live_records(generation, where, documents=True, embeddings=in_memory),
+                key=lambda r: r.chunk_id,
+            )
+            dense = None
+            if in_memory:
+                vectors = [r.embedding for r in records]
+                dense = DenseIndex(np.stack(vectors) if vectors else np.zeros((0, 0), dtype=np.float32))
+            for r in records:
+                r.embedding = None  # the matrix holds the vectors now
             # The title counts twice (once more than in the embedded text): a title match is strong evidence.
             texts = [
                 r.metadata.get("title", "")
@@ -276,7 +320,7 @@ class Retriever:
                 + embed_text(r.metadata.get("title", ""), r.metadata.get("section", ""), r.text or "")
                 for r in records
             ]
-            snap = _Snapshot(records=records, index=LexicalIndex(texts))
+            snap = _Snapshot(records=records, index=LexicalIndex(texts), dense=dense)
             self.bm25_builds += 1
             # Keep only the live generation's indexes.
             self._snapshots = {k: v for k, v in self._snapshots.items() if k[0] == generation}

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+
 from assistant.errors import ConfigError, Unavailable
 from knowledge.embedder import Embedder
 
@@ -32,11 +34,12 @@ SCHEMA = 1
 
 @dataclass
 class StoredRecord:
-    """A chunk as stored: Chroma id, metadata, and (when asked for) its text."""
+    """A chunk as stored: Chroma id, metadata, and (when asked for) its text and vector."""
 
     record_id: str
     metadata: dict[str, Any]
     text: str | None = None
+    embedding: np.ndarray | None = None
 
     @property
     def chunk_id(self) -> str:
@@ -239,9 +242,11 @@ class KnowledgeStore:
 
     # -- records -----------------------------------------------------------------------------
 
-    def records(self, where: dict[str, Any] | None = None, *, documents: bool = False) -> list[StoredRecord]:
-        """All records matching `where` (paged through Chroma)."""
-        include = ["metadatas", "documents"] if documents else ["metadatas"]
+    def records(
+        self, where: dict[str, Any] | None = None, *, documents: bool = False, embeddings: bool = False
+    ) -> list[StoredRecord]:
+        """All records matching `where` (paged through Chroma); `embeddings` adds each stored vector (float32)."""
+        include = ["metadatas"] + (["documents"] if documents else []) + (["embeddings"] if embeddings else [])
         out: list[StoredRecord] = []
         page = 5000
         offset = 0
@@ -249,16 +254,26 @@ class KnowledgeStore:
             while True:
                 got = self._collection.get(where=where, include=include, limit=page, offset=offset)
                 ids = got["ids"]
-                texts = got.get("documents") or [None] * len(ids)
-                for rid, meta, text in zip(ids, got["metadatas"], texts):
-                    out.append(StoredRecord(record_id=rid, metadata=dict(meta or {}), text=text))
+                texts = got.get("documents") if documents else None
+                vectors = np.asarray(got["embeddings"], dtype=np.float32) if embeddings and ids else None
+                for n, (rid, meta) in enumerate(zip(ids, got["metadatas"])):
+                    out.append(
+                        StoredRecord(
+                            record_id=rid,
+                            metadata=dict(meta or {}),
+                            text=texts[n] if texts is not None else None,
+                            embedding=vectors[n] if vectors is not None else None,
+                        )
+                    )
                 if len(ids) < page:
                     return out
                 offset += page
 
-    def live_records(self, generation: int, where: dict[str, Any] | None = None, *, documents: bool = False):
+    def live_records(
+        self, generation: int, where: dict[str, Any] | None = None, *, documents: bool = False, embeddings: bool = False
+    ) -> list[StoredRecord]:
         """Records live in `generation` that match `where`."""
-        return self.records(self.live(generation, where), documents=documents)
+        return self.records(self.live(generation, where), documents=documents, embeddings=embeddings)
 
     def embeddings(self, record_ids: Sequence[str]) -> dict[str, list[float]]:
         """Stored vectors by record id (used to carry a vector over when only metadata changed)."""

@@ -19,10 +19,35 @@ _GENERIC = {"risk", "model", "the", "of", "a", "an", "and", "for", "card", "cust
             "prediction", "predictor", "classifier", "rate", "probability", "likelihood", "propensity"}
 
 
+_BRITISH = {"cheque": "check", "cheques": "checks", "jewellery": "jewelry", "jewellers": "jewelry", "jeweller": "jewelry",
+            "behaviour": "behavior", "analyse": "analyze", "organisation": "organization", "licence": "license",
+            "favour": "favor", "colour": "color", "summarise": "summarize", "modelling": "modeling"}
+_UNITS = {"zero": 0, "nil": 0, "none": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+          "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+          "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "a hundred": 100, "a thousand": 1000,
+          "a dozen": 12, "dozen": 12}
+_AFTER_ONE = r"(?:more|fewer|less|extra|additional|prior|previous|missed|late|support|product|claim|call|payment|month|year|day)"
+
+
+def _numbers_in_words(text: str) -> str:
+    """ "twelve" → 12, "half a grand" → 500, "2 grand" → 2000, "one more" → 1 (but "one-year" and "that one" stay)."""
+    text = re.sub(r"\bhalf a grand\b", "500", text)
+    text = re.sub(r"\b(\d+(?:\.\d+)?)\s*grand\b", lambda m: str(int(float(m.group(1)) * 1000)), text)
+    text = re.sub(r"\ba grand\b", "1000", text)
+    for word, value in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(rf"(?<![\w-]){word}(?![\w-])(?!\s+of (?:the|them|those|these)\b)", str(value), text)
+    text = re.sub(rf"(?<![\w-])one(?=\s+{_AFTER_ONE})", "1", text)
+    text = re.sub(r"\b(at least|at most|more than|less than|fewer than|over|under|exactly|only|just|than) one\b(?!-)", r"\1 1", text)
+    return text
+
+
 def normalise(text: str) -> str:
-    """Lower case, unify dashes and quotes, squash spaces: the form all matching works on."""
+    """Lower case, unify dashes, quotes, spelling and written numbers: the form all matching works on."""
     text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
     text = re.sub(r"[_/]", " ", text)
+    text = re.sub(r"[a-z]+", lambda m: _BRITISH.get(m.group(), m.group()), text)
+    text = _numbers_in_words(text)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -120,6 +145,9 @@ class ModelLexicon:
         return sorted(chosen, key=lambda v: v.start)
 
 
+_SYNONYMS = {"prior": ("previous", "past", "earlier"), "number": ("count",), "amount": ("size", "value")}
+
+
 def _feature_forms(feature: Feature, reserved: set[str]) -> set[str]:
     forms: set[str] = set()
     words = normalise(feature.name).split()
@@ -132,6 +160,10 @@ def _feature_forms(feature: Feature, reserved: set[str]) -> set[str]:
         forms |= _variants(alias)
     if feature.description and len(feature.description.split()) <= 3:
         forms |= _variants(feature.description)
+    for form in list(forms):  # "prior claims" also reads "previous claims"
+        for word, alternatives in _SYNONYMS.items():
+            if re.search(rf"\b{word}\b", form) and " " in form:
+                forms |= {re.sub(rf"\b{word}\b", alt, form) for alt in alternatives}
     return {f for f in forms if len(f) >= 3}
 
 

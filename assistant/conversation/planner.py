@@ -43,7 +43,8 @@ class Planner(Protocol):
 
 # -- operation cues: general English, weighted ---------------------------------------------------
 CUES: dict[str, list[tuple[str, float]]] = {
-    "explain": [(r"\bwhy\b", 4), (r"\bexplian|\bexpalin|\bexplai\b", 2.5), (r"\bwhat makes\b", 3), (r"\bwhat(?:'s| is)? pushing\b", 3), (r"\breasons?\b", 2.5), (r"\bexplain", 2.5), (r"\bexplanation", 2.5),
+    "explain": [(r"\bwhy\b", 4), (r"\bon what (?:grounds|basis)\b", 4), (r"\bwhat(?:'s| is| are)? making\b", 3.5),
+                (r"\bwhat made (?:the )?model\b", 4), (r"\bthe way it does\b", 3), (r"\bexplian|\bexpalin|\bexplai\b", 2.5), (r"\bwhat makes\b", 3), (r"\bwhat(?:'s| is)? pushing\b", 3), (r"\breasons?\b", 2.5), (r"\bexplain", 2.5), (r"\bexplanation", 2.5),
                 (r"\bhow come\b", 3), (r"\bwhat(?:'s| is| are)? (?:driving|behind|causing)\b", 4), (r"\b(?:factors|reasons|drivers)\s+(?:behind|for|of)\b", 3),
                 (r"\bdrivers?\b", 1.5), (r"\bfactors?\b", 1.5), (r"\bcontribut", 1.5), (r"\bbecause\b", 1),
                 (r"\bjustif", 2), (r"\bwhat made\b", 2.5), (r"\bwhat led\b", 2.5), (r"\bbreak(?:s)? down\b", 1),
@@ -55,7 +56,8 @@ CUES: dict[str, list[tuple[str, float]]] = {
                 (r"\bset (?:the |her |his |their |its )?\w[\w ]{0,30}? to\b", 3), (r"\bchange (?:the |her |his |their )?\w[\w ]{0,30}? to\b", 2.5),
                 (r"\b(?:increase|decrease|raise|lower|reduce|cut|drop|bump|add)\w*\b.{0,40}\bby\b", 2.5),
                 (r"\bif .{0,50}\b(?:instead|another|more|fewer|less)\b", 1.5)],
-    "counterfactual": [(r"\bhow (?:can|could|do|would|might|should) (?:we |i |you )?(?:get |move |bring |help )?(?:recordid|entityname)\b.{0,40}\b(?:get|move|drop|fall|reach|lower|reduce|improve|down|out|to)\b", 4),
+    "counterfactual": [(r"\bneed to be true\b|\bstop flagging\b|\binstead of tiername\b", 4),
+                       (r"\bif (?:it|that|they) were different\b", 3.5),(r"\bhow (?:can|could|do|would|might|should) (?:we |i |you )?(?:get |move |bring |help )?(?:recordid|entityname)\b.{0,40}\b(?:get|move|drop|fall|reach|lower|reduce|improve|down|out|to)\b", 4),
                        (r"\bclosest (?:scenario|case|change)\b", 4), (r"\b(?:down|drop|move) (?:a|one) tier\b", 3.5),
                        (r"\bwhat (?:could|would|can|should|might) (?:make|move|get|bring|flip|push|take)\b", 3.5),
                        (r"\b(?:flip|move|bring|get|push|drop)\b.{0,25}\b(?:down|out of|to (?:a |the )?(?:lower|tiername))\b", 3),
@@ -67,7 +69,8 @@ CUES: dict[str, list[tuple[str, float]]] = {
                        (r"\bwhat can (?:she|he|they|we|the \w+) do\b", 3.5), (r"\bto (?:get|move|drop|go) (?:down )?(?:to|into|out of|below) (?:a |the )?(?:lower|low|\w+) (?:tier|risk)\b", 2.5),
                        (r"\blower tier\b", 2), (r"\bget out of\b", 2.5), (r"\bminimum change\b", 4),
                        (r"\b(?:least|minimal) (?:it|they|she|he) (?:would|could) (?:have to|need to)\b", 3)],
-    "feature_importance": [(r"\bhow much weight\b", 4), (r"\brank (?:the )?(?:\w+ )?(?:features|inputs|factors|variables)\b", 4),(r"\bhow important\b", 3.5), (r"\b(?:top|main|key|biggest)\s+\d*\s*(?:features|inputs|factors|drivers|variables|predictors)\b", 3),
+    "feature_importance": [(r"\b(?:strongest|most influential|most powerful)\s+(?:\d+\s+)?(?:drivers|factors|features|inputs|predictors)\b", 4),
+                           (r"\b\d+\s+(?:strongest|biggest|main|top)\s+(?:drivers|factors|features|inputs)\b", 3.5),(r"\bhow much weight\b", 4), (r"\brank (?:the )?(?:\w+ )?(?:features|inputs|factors|variables)\b", 4),(r"\bhow important\b", 3.5), (r"\b(?:top|main|key|biggest)\s+\d*\s*(?:features|inputs|factors|drivers|variables|predictors)\b", 3),
                            (r"\bhow (?:big|large|much) (?:a )?(?:role|part|effect|impact|influence)\b", 3.5), (r"\b(?:affect|affects|impact|impacts)\b.{0,30}\bmuch\b", 3),
                            (r"\bmatter(?:s)? much\b|\bcount(?:s)? for (?:a lot|much)\b|\bweigh(?:s|ted)? (?:most|heavily)\b", 3.5),
                            (r"\bwhat drives\b(?!.{0,20}\brecordid)", 2.5), (r"\brank(?:s|ed)? (?:high|low|highly)\b|\bwhere does featurename rank\b", 3),
@@ -79,20 +82,21 @@ CUES: dict[str, list[tuple[str, float]]] = {
                            (r"\bhow much (?:does|do) .{0,30}\b(?:matter|count|weigh|influence)\b", 3),
                            (r"\b(?:rank|ranking)\b", 1.5), (r"\bin general\b|\boverall\b|\bglobally\b|\bacross the (?:board|model)\b", 0.8),
                            (r"\bweight(?:s|ed)?\b", 1), (r"\binfluen", 1.5)],
-    "performance": [(r"\bhow well does (?:the )?model (?:do|work|perform)\b", 4), (r"\b(?:catch|catches|caught|detect|detects)\b", 3),(r"\baccura", 4), (r"\bprecision\b", 4), (r"\brecall\b", 4), (r"\bf1\b", 4), (r"\bauc\b|\broc\b", 4),
+    "performance": [(r"\bpick(?:s|ed)? up\b|\bfinds?\b.{0,20}\bof (?:the )?(?:actual|genuine|real)\b", 3),(r"\bhow well does (?:the )?model (?:do|work|perform)\b", 4), (r"\b(?:catch|catches|caught|detect|detects)\b", 3),(r"\baccura", 4), (r"\bprecision\b", 4), (r"\brecall\b", 4), (r"\bf1\b", 4), (r"\bauc\b|\broc\b", 4),
                     (r"\bperform", 3), (r"\bhow (?:good|well|reliable|trustworthy) is\b", 2.5), (r"\bfalse (?:positive|negative|alarm)", 3),
                     (r"\bcalibrat", 3), (r"\bhit rate\b", 3), (r"\bmetrics?\b", 3), (r"\bhow often is (?:it|the model) right\b", 4),
                     (r"\bhow (?:good|well) does\b", 2.5), (r"\bpredictive power\b", 3), (r"\bevaluat", 2)],
-    "data_summary": [(r"\bsummar\w*\b.{0,20}\bdata\b|\bdata\b.{0,10}\bsummar", 4), (r"\bwhat does the data\b.{0,40}\blook like\b", 4),(r"\bdata (?:overview|summary|profile)\b", 4),(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
+    "data_summary": [(r"\bbreak\b.{0,40}\bdown by\b|\bsplit by\b|\bbroken down by\b", 4),(r"\bsummar\w*\b.{0,20}\bdata\b|\bdata\b.{0,10}\bsummar", 4), (r"\bwhat does the data\b.{0,40}\blook like\b", 4),(r"\bdata (?:overview|summary|profile)\b", 4),(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
                      (r"\bhow many\b", 1.5), (r"\btypical\b", 2), (r"\bsummar", 2.5), (r"\bstatistic", 3), (r"\bstats\b", 3),
                      (r"\bprofile\b", 2), (r"\bwhat does the data\b", 3), (r"\bbreakdown\b", 1.5), (r"\brange of\b", 2),
                      (r"\bcount of\b", 1.5), (r"\bnumber of (?:customers|records|transactions|policies|accounts|people)\b", 2),
                      (r"\bproportion\b|\bshare of\b|\bpercentage of\b|\bwhat percent", 1.5), (r"\bmix\b", 1.5)],
-    "model_errors": [(r"\bslip(?:s|ped)? (?:through|past)\b", 4), (r"\bwave[sd]? through\b", 4),(r"\bwrong\b", 3), (r"\bmistake", 3.5), (r"\berrors?\b", 3), (r"\bmisclassif", 4), (r"\bweak (?:spots?|segments?|points?|areas?)\b", 3.5),
+    "model_errors": [(r"\bslip(?:s|ped)? up\b|\bmisclassification\b", 4),(r"\bslip(?:s|ped)? (?:through|past)\b", 4), (r"\bwave[sd]? through\b", 4),(r"\bwrong\b", 3), (r"\bmistake", 3.5), (r"\berrors?\b", 3), (r"\bmisclassif", 4), (r"\bweak (?:spots?|segments?|points?|areas?)\b", 3.5),
                      (r"\bstruggl", 3), (r"\bfails?\b|\bfailing\b", 2), (r"\bblind spots?\b", 4), (r"\bunderperform", 3),
                      (r"\bwhere (?:is|does) (?:it|the model) (?:worst|weakest|least accurate)\b", 4), (r"\bmiss(?:es|ing)? (?:the most|most)\b", 2.5),
                      (r"\bget(?:s)? (?:it )?wrong\b", 3), (r"\bleast accurate\b", 3), (r"\bworst\b", 1.5)],
-    "define_feature": [(r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\s*$", 4.5),(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bwhat (?:does|do) featurename (?:mean|count|cover|include|measure)\b", 4.5),
+    "define_feature": [(r"\bhow (?:is|are) featurename (?:counted|calculated|measured|defined|computed|derived)\b", 4.5),
+                       (r"\bfeaturename\b.{0,40}\bis (?:that|it|this) (?:the )?\w+(?: \w+)? or\b", 4), (r"\bfeaturename (?:there|here)\b.{0,30}\bor\b", 3.5),(r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\s*$", 4.5),(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bwhat (?:does|do) featurename (?:mean|count|cover|include|measure)\b", 4.5),
                        (r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\b(?! (?:of|for) recordid)", 4),
                        (r"^is (?:the )?featurename (?:field |input |feature )?(?:\w+ )?(?:\w+ )?or\b", 4), (r"\bmeant by\b", 4),
                        (r"\bfeaturename\b.{0,15}\bmeasured\b", 3.5), (r"\bis featurename (?:in )?(?:local|annual|monthly|daily|gross|net)\b", 4), (r"\bdefin", 3), (r"\bmeaning of\b", 3.5),
@@ -109,7 +113,8 @@ CUES: dict[str, list[tuple[str, float]]] = {
                    (r"\bwhat (?:does|do|is) (?:a |an |the )?tiername\b", 4.5), (r"\bwhat(?:'s| is) the difference between tiername\b", 4), (r"\bwhat does (?:a |the )?\w+ (?:tier|risk|rating|band) mean\b", 3),
                    (r"\bwhat (?:are|is) the (?:tiers|levels|bands)\b", 3.5), (r"\brecommended actions?\b", 1.5),
                    (r"\bwhat should (?:i|we) do (?:for|with|about) (?:a |an )?\w+ (?:tier|risk)\b", 3)],
-    "search_knowledge": [(r"\blimitations?\b", 4), (r"\bcan (?:i|we) use\b", 3.5), (r"\bshould(?:n't| not)? (?:i|we) use\b", 3.5),
+    "search_knowledge": [(r"\breport\b|\bwrite-?up\b", 3), (r"\bregulat|\bcomply\b|\bcompliance\b|\blegal\b", 3.5),
+                         (r"\b(?:allowed|permitted) to (?:tell|share|show|disclose)\b", 4),(r"\blimitations?\b", 4), (r"\bcan (?:i|we) use\b", 3.5), (r"\bshould(?:n't| not)? (?:i|we) use\b", 3.5),
                          (r"\bintended (?:use|for)\b", 3.5), (r"\bpolic(?:y|ies)\b", 5), (r"\bfairness\b|\bbias(?:ed)?\b|\bdiscriminat", 3),
                          (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b|\bfaq\b|\bmodel card\b", 6), (r"\bknown issues\b", 4),
                          (r"\bwhat (?:is|are) (?:a |an )?[\w ]{0,30}(?:attacks?|technique|mitigation)\b", 4),
@@ -130,12 +135,15 @@ CUES: dict[str, list[tuple[str, float]]] = {
                        (r"\b(?:poisoning|extraction|extract|evasion|membership inference|inversion|prompt injection)\b", 2),
                        (r"\battempts?\b|\btried to\b", 1.5),
                        (r"\bopen (?:cases|issues|investigations)\b", 2.5), (r"\binvestigat", 1.5), (r"\bwhat happened\b", 1.5)],
-    "security_posture": [(r"\bhealth[- ]?check\b", 4),(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
+    "security_posture": [(r"\bpoking\b|\bfigure out how it works\b", 3.5), (r"\blook(?:s|ing)? like\b.{0,40}\btrain", 4),
+                         (r"\bcoming in(?:to)?\b.{0,40}\b(?:still|changed|different|shifted)\b", 3),(r"\bhealth[- ]?check\b", 4),(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
                          (r"\bworried about .{0,30}\bsecurity\b", 4), (r"\bdrifted\b|\bdrifting\b", 2), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
                          (r"\bhealthy\b|\bhealth\b", 2.5), (r"\bdrift", 3), (r"\bright now\b|\bcurrently\b|\btoday\b", 0.8),
                          (r"\bsecure\b", 3), (r"\bsecurity (?:status|state|standing|situation)\b", 4), (r"\bok to use\b|\bokay to use\b|\bfit (?:for|to) use\b", 3),
                          (r"\banomal", 3.5), (r"\bany (?:red flags|concerns|risks) (?:with|about|for) (?:the )?(?:\w+ )?model\b", 3)],
-    "predict": [(r"\btier\b", 2), (r"\bhow(?:'s| is| are) (?:recordid|entityname recordid)\b", 3.5),
+    "predict": [(r"\btier\b", 2), (r"\bbands?\b", 2), (r"\btiername or not\b", 4), (r"\bscored as\b", 3.5),
+                (r"\b(?:sitting|sit|sits|be|is|land|landed|lands|end up) in (?:the )?(?:tiername|top|bottom|highest|lowest)\b", 3),
+                (r"\bwhere does (?:the )?model (?:put|place|rank|have|see)\b", 4), (r"\bhow(?:'s| is| are) (?:recordid|entityname recordid)\b", 3.5),
                 (r"\bis (?:\w+ )?recordid (?:\w+ )?(?:positivelabel|risky|high|low|likely|safe|ok|okay|fine)\b", 3.5),
                 (r"\bwhat did (?:the )?model (?:say|give|think)\b", 3.5), (r"\bshould (?:we|i)\b.{0,20}\brecordid\b", 3),
                 (r"\bwhere does recordid (?:sit|stand|fall|land)\b", 3.5), (r"\b(?:each|every|per) tier\b", 3.5), (r"\bwhat tier is (?:it|she|he|this|that|recordid)\b", 3), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
@@ -158,10 +166,10 @@ _SMALL_TALK = re.compile(r"^(?:hi|hello|hey|thanks|thank you|cheers|good (?:morn
                          r"who are you|what can you do|help|ok|okay|bye)\b")
 _ACTION = re.compile(r"^(?:please |can you |could you )?(?:email|send|call|text|sms|message|book|schedule|approve|decline|"
                      r"block|unblock|cancel|close|refund|transfer|pay|delete|update|write to|notify)\b(?!.{0,30}\b(?:tier|risk|score)\b\?)")
-_RESET = re.compile(r"\b(?:start over|start again|reset|new (?:conversation|topic|question)|forget (?:that|it|everything|all)|"
+_RESET = re.compile(r"\b(?:start over|start again|start afresh|start from scratch|from scratch|clean slate|reset|new (?:conversation|topic|question)|forget (?:that|it|everything|all)|"
                     r"clear (?:the )?(?:context|conversation|history))\b")
 _ID = re.compile(r"(?<![\w.-])([A-Za-z]{1,4}-?\d{3,})(?![\w-])")
-_NUM = r"[-+]?\$?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?![\w-])"
+_NUM = r"[-+]?[$£€]?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?![\w-])"
 _NUM_RE = re.compile(_NUM)
 _WORD_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "a dozen": 12}
@@ -174,7 +182,8 @@ _INCIDENT_WORDS = {
                     "evasion": "evasion", "evade": "evasion", "steal": "extraction", "membership": "membership_inference",
                     "inversion": "inversion", "prompt injection": "prompt_injection", "jailbreak": "prompt_injection"},
 }
-_DOC_TYPES = {"model card": "model_card", "limitation": "limitations", "weakness": "limitations", "known issue": "limitations", "policy": "policy", "policies": "policy",
+_DOC_PHRASES = re.compile(r"\bmodel cards?\b|\bwrite-?ups?\b|\brunbooks?\b|\bplaybooks?\b|\bfaqs?\b")
+_DOC_TYPES = {"model card": "model_card", "write-up": "limitations", "limitation": "limitations", "weakness": "limitations", "known issue": "limitations", "policy": "policy", "policies": "policy",
               "faq": "faq", "runbook": "runbook", "playbook": "runbook", "incident": "incident"}
 
 
@@ -339,8 +348,10 @@ class RulePlanner:
         lexicon = self.lexicons.get(clause.model_id) if clause.model_id else None
         named_record = bool(clause.record_ids)
         if lexicon:
-            clause.features = lexicon.find_features(clause.text)
-            clause.values = lexicon.find_values(clause.text)
+            # Document names ("model card") are not feature values ("card"); blank them, keeping positions.
+            readable = _DOC_PHRASES.sub(lambda m: " " * len(m.group()), clause.text)
+            clause.features = lexicon.find_features(readable)
+            clause.values = lexicon.find_values(readable)
             clause.features = sorted(clause.features + self._unit_mentions(clause.text, lexicon, clause.features),
                                      key=lambda m: m.start)
             clause.masked = self._mask(clause.text, clause.features, clause.values)
@@ -509,7 +520,7 @@ class RulePlanner:
             return {}
         (feature, previous), = state.last_changes.items()
         m = re.search(rf"({_NUM})", text)
-        if not m:
+        if not m or not re.search(r"\b(?:if|were|was|make|instead|lower|higher|less|more|and|what about|how about)\b|^\s*[$£€]?\d", text):
             return {}
         amount = _number(m.group(1))
         direction = re.search(rf"({_NUM})\s*(?:\w+\s+)?(lower|less|smaller|down|fewer|cheaper|higher|more|bigger|larger|up|greater)\b", text)
@@ -555,7 +566,7 @@ class RulePlanner:
             if len(features) != 1 or features[0].name in taken:
                 continue
             if unit in {"usd", "$"}:
-                rx = r"(?:\$\s?\d[\d,.]*\s*k?|\d[\d,.]*\s*k?\s*(?:usd|dollars|bucks))"
+                rx = r"(?:[$£€]\s?\d[\d,.]*\s*k?|\d[\d,.]*\s*k?\s*(?:usd|dollars|bucks|pounds|euros))"
             elif unit in {"hour", "hours"}:
                 rx = r"\d{1,2}\s*(?:am|pm|o'clock|h\b|hours?\b)"
             else:

@@ -21,7 +21,10 @@ def parse_number(raw: Any) -> float | None:
         return float(raw)
     if isinstance(raw, (int, float)):
         return None if isinstance(raw, float) and math.isnan(raw) else float(raw)
-    text = str(raw).strip().lower().replace(",", "").replace("$", "").replace("usd", "").strip()
+    text = str(raw).strip().lower().replace(",", "")
+    for symbol in ("$", "£", "€", "usd", "gbp", "eur", "dollars", "dollar"):
+        text = text.replace(symbol, "")
+    text = text.strip()
     text = text.rstrip("%").strip()
     scale = 1.0
     for suffix, factor in _SUFFIX.items():

@@ -1,0 +1,610 @@
+/* ModelDesk chat page: plain JavaScript, no build step, no third-party code.
+ *
+ * How an answer arrives (streaming text + structure):
+ *   1. POST /v1/chat/completions with stream: true. Each server-sent event is an OpenAI
+ *      chat.completion.chunk; the text deltas are rendered as they arrive.
+ *   2. The same stream carries ModelDesk's structured parts (session id, answer id, citations,
+ *      tool calls, refusal) -- see `takeStructure` -- so a question is asked once: no second
+ *      request that would re-run the tools, spend the key's budget twice or audit twice.
+ *   3. When the stream ends, the final Markdown is rendered again with the structure attached:
+ *      tier badges and reasons from `predict`/`explain` tool results, citations as buttons that
+ *      open the cited passage (GET /v1/documents/{doc_id}), and feedback buttons (POST /v1/feedback).
+ *   If the stream cannot be used (an old server, a proxy that buffers), the page falls back to
+ *   POST /v1/chat, which returns everything at once.
+ *
+ * All text from the server is inserted with textContent / createTextNode (never innerHTML), so
+ * the answer's Markdown is rendered without ever interpreting HTML in it.
+ */
+(function () {
+  "use strict";
+
+  const KEY_STORAGE = "modeldesk.apiKey";
+  const TIER_TOOLS = new Set(["predict", "explain", "what_if", "counterfactual"]);
+
+  const state = {
+    key: "",
+    sessionId: null,
+    modelId: null,
+    busy: false,
+    turn: 0,
+    lastCitationButton: null,
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  };
+
+  /* ---------------------------------------------------------------- Markdown (safe, minimal) */
+
+  // Inline: **bold**, __bold__, *italic*, _italic_, `code`, and [n] citation markers.
+  const INLINE = /(\*\*[^*\n]+?\*\*|__[^_\n]+?__|`[^`\n]+?`|\*[^*\s][^*\n]*?\*|(?<![\w])_[^_\s][^_\n]*?_(?![\w])|\[\d{1,2}\])/g;
+
+  function renderInline(text, ctx) {
+    const frag = document.createDocumentFragment();
+    let last = 0;
+    for (const match of text.matchAll(INLINE)) {
+      if (match.index > last) frag.append(document.createTextNode(text.slice(last, match.index)));
+      const token = match[0];
+      if (token.startsWith("**") || token.startsWith("__")) {
+        frag.append(el("strong", null, renderInline(token.slice(2, -2), ctx)));
+      } else if (token.startsWith("`")) {
+        frag.append(el("code", { text: token.slice(1, -1) }));
+      } else if (token.startsWith("[")) {
+        const n = Number(token.slice(1, -1));
+        const citation = ctx && ctx.citations && ctx.citations[n - 1];
+        if (citation) {
+          frag.append(el("button", {
+            type: "button", class: "link cite-ref",
+            "aria-label": `Source ${n}: ${citation.title || citation.doc_id}`,
+            onclick: (ev) => openPassage(citation, ev.currentTarget),
+          }, `[${n}]`));
+        } else {
+          frag.append(document.createTextNode(token));
+        }
+      } else {
+        frag.append(el("em", null, renderInline(token.slice(1, -1), ctx)));
+      }
+      last = match.index + token.length;
+    }
+    if (last < text.length) frag.append(document.createTextNode(text.slice(last)));
+    return frag;
+  }
+
+  // Blocks: paragraphs (blank-line separated), "- "/"* " lists, "1. " lists, "#" headings.
+  function renderMarkdown(source, ctx) {
+    const root = document.createDocumentFragment();
+    const lines = String(source || "").replace(/\r\n?/g, "\n").split("\n");
+    let para = [];
+    let list = null;
+    const flushPara = () => {
+      if (!para.length) return;
+      const p = el("p");
+      para.forEach((line, i) => {
+        if (i) p.append(el("br"));
+        p.append(renderInline(line, ctx));
+      });
+      root.append(p);
+      para = [];
+    };
+    const flushList = () => { if (list) { root.append(list.node); list = null; } };
+    for (const raw of lines) {
+      const line = raw.trimEnd();
+      const bullet = /^\s*[-*+]\s+(.*)$/.exec(line);
+      const numbered = /^\s*(\d{1,3})[.)]\s+(.*)$/.exec(line);
+      const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+      if (!line.trim()) { flushPara(); flushList(); continue; }
+      if (bullet || numbered) {
+        flushPara();
+        const kind = bullet ? "ul" : "ol";
+        if (!list || list.kind !== kind) {
+          flushList();
+          list = { kind, node: el(kind) };
+          if (numbered && numbered[1] !== "1") list.node.setAttribute("start", numbered[1]);
+        }
+        list.node.append(el("li", null, renderInline(bullet ? bullet[1] : numbered[2], ctx)));
+        continue;
+      }
+      if (heading) {
+        flushPara(); flushList();
+        root.append(el("p", null, el("strong", null, renderInline(heading[2], ctx))));
+        continue;
+      }
+      flushList();
+      para.push(line);
+    }
+    flushPara(); flushList();
+    return root;
+  }
+
+  /* ---------------------------------------------------------------- API */
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  function headers(json) {
+    const h = { Accept: json ? "application/json" : "text/event-stream" };
+    if (state.key) h.Authorization = "Bearer " + state.key;
+    h["Content-Type"] = "application/json";
+    return h;
+  }
+
+  async function errorFrom(response) {
+    let code = "http_" + response.status;
+    let message = response.statusText || "request failed";
+    try {
+      const body = await response.json();
+      const err = body && (body.error || body);
+      if (err && typeof err === "object") {
+        code = err.code || code;
+        message = err.message || (typeof err.detail === "string" ? err.detail : message);
+      }
+    } catch (_) { /* not JSON */ }
+    if (response.status === 401) message = "The API key is missing or not valid. Enter your key under \u201cAPI key\u201d.";
+    if (response.status === 429) message = "Too many questions in a short time. " + message;
+    return new ApiError(response.status, code, message);
+  }
+
+  async function postJSON(path, body) {
+    const response = await fetch(path, { method: "POST", headers: headers(true), body: JSON.stringify(body) });
+    if (!response.ok) throw await errorFrom(response);
+    return response.status === 204 ? {} : response.json();
+  }
+
+  async function getJSON(path) {
+    const response = await fetch(path, { headers: headers(true) });
+    if (!response.ok) throw await errorFrom(response);
+    return response.json();
+  }
+
+  // Parse a text/event-stream body, calling onEvent(data) for every `data:` event.
+  async function readSSE(response, onEvent) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const dispatch = (block) => {
+      const data = block.split("\n").filter((l) => l.startsWith("data:"))
+        .map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+      if (data) onEvent(data);
+    };
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        dispatch(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+      }
+    }
+    buffer += decoder.decode();
+    if (buffer.trim()) dispatch(buffer);
+  }
+
+  // ModelDesk's structured parts riding on an OpenAI chunk (or on a chat completion).
+  function takeStructure(chunk, into) {
+    const ext = chunk.modeldesk || chunk.structured || null;
+    const sources = [chunk, ext].filter(Boolean);
+    for (const src of sources) {
+      for (const field of ["session_id", "answer_id", "citations", "tool_calls", "refused", "refusal", "message_index"]) {
+        if (src[field] !== undefined && src[field] !== null) into[field] = src[field];
+      }
+    }
+    return into;
+  }
+
+  async function askStreaming(question, onText) {
+    const body = {
+      model: state.modelId || "modeldesk",
+      messages: [{ role: "user", content: question }],
+      stream: true,
+    };
+    if (state.sessionId) body.session_id = state.sessionId;
+    const response = await fetch("/v1/chat/completions", { method: "POST", headers: headers(false), body: JSON.stringify(body) });
+    if (!response.ok) throw await errorFrom(response);
+    const type = response.headers.get("content-type") || "";
+    const result = { answer: "", id: null };
+    if (!type.includes("text/event-stream") || !response.body) {
+      const full = await response.json(); // a server that answered without streaming
+      result.answer = (full.choices && full.choices[0] && full.choices[0].message && full.choices[0].message.content) || "";
+      result.id = full.id || null;
+      takeStructure(full, result);
+      onText(result.answer);
+      return result;
+    }
+    await readSSE(response, (data) => {
+      if (data.trim() === "[DONE]") return;
+      let chunk;
+      try { chunk = JSON.parse(data); } catch (_) { return; }
+      if (chunk.error) throw new ApiError(500, chunk.error.code || "stream_error", chunk.error.message || "the answer stopped");
+      result.id = result.id || chunk.id || null;
+      const choice = chunk.choices && chunk.choices[0];
+      const delta = choice && choice.delta && choice.delta.content;
+      if (delta) {
+        result.answer += delta;
+        onText(result.answer);
+      }
+      takeStructure(chunk, result);
+    });
+    return result;
+  }
+
+  async function askPlain(question) {
+    const body = { message: question, session_id: state.sessionId, model_id: state.modelId };
+    return postJSON("/v1/chat", body);
+  }
+
+  /* ---------------------------------------------------------------- rendering an answer */
+
+  function tierClass(rank, count) {
+    if (!rank || !count || count < 2) return "tier-mid";
+    if (rank <= 1) return "tier-low";
+    if (rank >= count) return "tier-high";
+    return "tier-mid";
+  }
+  const TIER_ICON = { "tier-low": "\u25CF", "tier-mid": "\u25B2", "tier-high": "\u25A0" };
+
+  // Predictions stated by the tool calls: one per (model, record), with its reasons when explained.
+  function predictionsOf(toolCalls) {
+    const found = new Map();
+    for (const call of toolCalls || []) {
+      if (!TIER_TOOLS.has(call.name) || !call.result || typeof call.result !== "object") continue;
+      const r = call.result;
+      const candidates = [];
+      if (r.tier) candidates.push(r);
+      else if (r.prediction && r.prediction.tier) candidates.push(r.prediction);
+      else if (r.after && r.after.tier) candidates.push(r.after);
+      for (const p of candidates) {
+        const key = `${p.model_id || r.model_id || ""}|${p.record_id || r.record_id || ""}|${call.name === "what_if" ? "what_if" : ""}`;
+        const entry = found.get(key) || { prediction: p, reasons: [], whatIf: call.name === "what_if" };
+        if (Array.isArray(r.reasons) && r.reasons.length) entry.reasons = r.reasons;
+        found.set(key, entry);
+      }
+    }
+    return [...found.values()];
+  }
+
+  function tierCard({ prediction: p, reasons, whatIf }) {
+    const cls = tierClass(p.tier_rank, p.tier_count);
+    const rankText = p.tier_rank && p.tier_count ? ` (${p.tier_rank} of ${p.tier_count}, 1 = lowest risk)` : "";
+    const badge = el("span", { class: `tier-badge ${cls}`, role: "img",
+      "aria-label": `Risk tier ${p.tier}${rankText}` },
+      el("span", { class: "tier-icon", "aria-hidden": "true" }, TIER_ICON[cls]),
+      el("span", { "aria-hidden": "true" }, `${p.tier}`),
+      p.tier_rank && p.tier_count ? el("span", { class: "visually-hidden" }, rankText) : null);
+    const subject = [p.entity || "record", p.record_id].filter(Boolean).join(" ");
+    const card = el("section", { class: "tier-card", "data-tier": p.tier, "aria-label": `Risk tier for ${subject}` },
+      el("div", { class: "tier-head" },
+        el("span", null, whatIf ? "What-if tier:" : "Risk tier:"), badge,
+        el("span", { class: "tier-subject" }, [subject, p.model_id].filter(Boolean).join(" \u00B7 "))));
+    if (p.meaning) card.append(el("p", { class: "tier-meaning" }, p.meaning));
+    if (p.action) card.append(el("p", { class: "tier-action" }, el("strong", null, "Recommended action: "), p.action));
+    if (reasons && reasons.length) {
+      card.append(el("h3", { class: "reasons-title" }, "Main reasons"));
+      const list = el("ol", { class: "reasons" });
+      for (const reason of reasons) {
+        const dir = reason.direction === "raised" ? "raised" : reason.direction === "lowered" ? "lowered" : "";
+        list.append(el("li", { class: dir ? `reason-${dir}` : null },
+          dir ? el("span", { class: "reason-dir", "aria-hidden": "true" }, dir === "raised" ? "\u2191 " : "\u2193 ") : null,
+          reason.text || `${reason.label || reason.feature}: ${reason.display || reason.value}`));
+      }
+      card.append(list);
+    }
+    return card;
+  }
+
+  function sourcesBlock(citations) {
+    const list = el("ol");
+    citations.forEach((c, i) => {
+      list.append(el("li", null,
+        el("button", { type: "button", class: "link citation", "data-doc-id": c.doc_id,
+          "aria-haspopup": "dialog", onclick: (ev) => openPassage(c, ev.currentTarget) },
+          c.title || c.doc_id),
+        c.doc_type ? el("span", { class: "doc-type" }, ` \u2014 ${c.doc_type.replace(/_/g, " ")}`) : null));
+    });
+    const id = `sources-${state.turn}`;
+    return el("section", { class: "sources", "aria-labelledby": id },
+      el("h3", { class: "sources-title", id }, "Sources"), list);
+  }
+
+  function feedbackBlock(info) {
+    const status = el("span", { class: "feedback-status", role: "status" });
+    const group = el("div", { class: "feedback", role: "group", "aria-label": "Feedback on this answer" });
+    let rating = null;
+    let comment = null;
+    const send = async (extra) => {
+      const body = { session_id: info.session_id, rating, comment: extra || null };
+      if (info.answer_id) body.answer_id = info.answer_id;
+      if (info.message_index !== undefined && info.message_index !== null) body.message_index = info.message_index;
+      try {
+        status.textContent = "Sending\u2026";
+        await postJSON("/v1/feedback", body);
+        status.textContent = extra ? "Thanks, your comment was sent." : "Thanks for your feedback.";
+        group.dataset.sent = rating;
+        return true;
+      } catch (err) {
+        status.textContent = "Feedback not sent: " + err.message;
+        return false;
+      }
+    };
+    const thumb = (value, icon, label) => el("button", {
+      type: "button", class: "thumb", "aria-pressed": "false", "aria-label": label, title: label,
+      "data-rating": value,
+      onclick: async (ev) => {
+        rating = value;
+        for (const b of group.querySelectorAll("button.thumb")) b.setAttribute("aria-pressed", String(b === ev.currentTarget));
+        const ok = await send(null);
+        if (ok && !comment) {
+          const inputId = `feedback-comment-${info.turn}`;
+          const input = el("input", { id: inputId, type: "text", maxlength: 1000 });
+          comment = el("form", { class: "feedback-comment", onsubmit: async (e) => {
+            e.preventDefault();
+            if (!input.value.trim()) return;
+            if (await send(input.value.trim())) { comment.hidden = true; ev.currentTarget && group.querySelector("button.thumb[aria-pressed=true]")?.focus(); }
+          } },
+            el("label", { for: inputId }, "Add a comment (optional)"), input,
+            el("button", { type: "submit", class: "secondary" }, "Send comment"));
+          group.append(comment);
+        }
+      },
+    }, el("span", { "aria-hidden": "true" }, icon));
+    group.append(el("span", { class: "feedback-label" }, "Was this helpful?"),
+      thumb("up", "\uD83D\uDC4D", "Helpful"), thumb("down", "\uD83D\uDC4E", "Not helpful"), status);
+    return group;
+  }
+
+  function finishAnswer(item, body, info) {
+    const citations = Array.isArray(info.citations) ? info.citations : [];
+    body.replaceChildren(renderMarkdown(info.answer, { citations }));
+    body.removeAttribute("aria-busy");
+    item.removeAttribute("aria-busy");
+    if (info.refused) {
+      item.classList.add("msg-refused");
+      if (info.refusal && info.refusal.reason && !String(info.answer).includes(info.refusal.reason)) {
+        item.append(el("p", { class: "refusal" }, el("strong", null, "Not answered: "), info.refusal.reason));
+      }
+    }
+    for (const prediction of predictionsOf(info.tool_calls)) item.append(tierCard(prediction));
+    if (citations.length) item.append(sourcesBlock(citations));
+    if (info.session_id) item.append(feedbackBlock(info));
+  }
+
+  /* ---------------------------------------------------------------- the passage dialog */
+
+  function passageUrl(docId) {
+    return "/v1/documents/" + String(docId).split("/").map(encodeURIComponent).join("/");
+  }
+
+  function paragraphs(text) {
+    const frag = document.createDocumentFragment();
+    for (const part of String(text).split(/\n{2,}/)) if (part.trim()) frag.append(renderMarkdown(part, null));
+    return frag;
+  }
+
+  async function openPassage(citation, opener) {
+    const dialog = $("passage");
+    state.lastCitationButton = opener || null;
+    $("passage-title").textContent = citation.title || citation.doc_id;
+    $("passage-meta").textContent = [citation.doc_type, citation.doc_id].filter(Boolean).join(" \u00B7 ");
+    const body = $("passage-body");
+    body.setAttribute("aria-busy", "true");
+    body.replaceChildren(el("p", { class: "meta" }, "Loading the passage\u2026"));
+    if (!dialog.open) dialog.showModal();
+    $("passage-close").focus();
+    try {
+      const doc = await getJSON(passageUrl(citation.doc_id));
+      $("passage-title").textContent = doc.title || citation.title || citation.doc_id;
+      $("passage-meta").textContent = [doc.doc_type || citation.doc_type, doc.model_id, doc.date, doc.doc_id || citation.doc_id]
+        .filter(Boolean).join(" \u00B7 ");
+      const parts = [];
+      if (Array.isArray(doc.passages) && doc.passages.length) {
+        for (const p of doc.passages) {
+          if (p.section && p.section !== doc.title) parts.push(el("p", { class: "passage-section" }, p.section));
+          parts.push(paragraphs(p.text || p.snippet || ""));
+        }
+      } else {
+        if (doc.section && doc.section !== doc.title) parts.push(el("p", { class: "passage-section" }, doc.section));
+        parts.push(paragraphs(doc.text || doc.content || doc.passage || doc.snippet || citation.snippet || ""));
+      }
+      body.replaceChildren(...parts);
+    } catch (err) {
+      body.replaceChildren(
+        el("p", null, citation.snippet || ""),
+        el("p", { class: "meta" }, `The full passage could not be opened: ${err.message}`));
+    } finally {
+      body.removeAttribute("aria-busy");
+    }
+  }
+
+  function setupDialog() {
+    const dialog = $("passage");
+    $("passage-close").addEventListener("click", () => dialog.close());
+    dialog.addEventListener("click", (ev) => { if (ev.target === dialog) dialog.close(); }); // backdrop
+    dialog.addEventListener("close", () => {
+      if (state.lastCitationButton && document.contains(state.lastCitationButton)) state.lastCitationButton.focus();
+    });
+  }
+
+  /* ---------------------------------------------------------------- conversation */
+
+  function announce(text) {
+    const status = $("status");
+    status.textContent = "";
+    setTimeout(() => { status.textContent = text; }, 50);
+  }
+
+  function addMessage(kind, children) {
+    const item = el("li", { class: `msg msg-${kind}` },
+      el("p", { class: "msg-who" }, kind === "user" ? "You" : "ModelDesk"), children);
+    $("transcript").append(item);
+    $("empty").hidden = true;
+    item.scrollIntoView({ block: "end", behavior: "auto" });
+    return item;
+  }
+
+  async function ask(question) {
+    if (state.busy) return;
+    question = question.trim();
+    if (!question) return;
+    if (!state.key) {
+      openSettings("Enter your API key first.");
+      return;
+    }
+    state.busy = true;
+    state.turn += 1;
+    $("send").disabled = true;
+    addMessage("user", el("div", null, question));
+    const body = el("div", { class: "answer", "aria-busy": "true" });
+    const item = addMessage("assistant", body);
+    item.setAttribute("aria-busy", "true");
+    item.dataset.turn = String(state.turn);
+    let pending = null;
+    const renderStreaming = (text) => {
+      if (pending) return;
+      pending = requestAnimationFrame(() => {
+        pending = null;
+        body.replaceChildren(renderMarkdown(text, null));
+        item.scrollIntoView({ block: "end" });
+      });
+    };
+    try {
+      let info;
+      try {
+        info = await askStreaming(question, renderStreaming);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status === 404 || err.status === 405) info = await askPlain(question);
+        else throw err;
+      }
+      if (pending) { cancelAnimationFrame(pending); pending = null; }
+      info.turn = state.turn;
+      if (info.session_id) state.sessionId = info.session_id;
+      finishAnswer(item, body, info);
+      item.dataset.done = "true";
+      announce(info.refused ? "ModelDesk declined the question." : "ModelDesk answered.");
+    } catch (err) {
+      if (pending) { cancelAnimationFrame(pending); pending = null; }
+      item.classList.add("msg-error");
+      item.removeAttribute("aria-busy");
+      body.removeAttribute("aria-busy");
+      body.replaceChildren(el("p", null, err.message || "Something went wrong."));
+      item.dataset.done = "error";
+      announce("The question could not be answered: " + (err.message || "error"));
+      if (err.status === 401) openSettings();
+    } finally {
+      state.busy = false;
+      $("send").disabled = false;
+      $("question").focus();
+    }
+  }
+
+  /* ---------------------------------------------------------------- key and settings */
+
+  function openSettings(message) {
+    $("settings").hidden = false;
+    $("settings-toggle").setAttribute("aria-expanded", "true");
+    if (message) announce(message);
+    $("api-key").focus();
+  }
+
+  function readKey() {
+    const params = new URLSearchParams(location.search);
+    const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
+    const fromUrl = params.get("key") || hash.get("key");
+    if (fromUrl) {
+      // Keep the key out of the address bar, history and bookmarks once read.
+      params.delete("key"); hash.delete("key");
+      const rest = params.toString();
+      history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + (hash.toString() ? "#" + hash : ""));
+      return fromUrl;
+    }
+    try { return localStorage.getItem(KEY_STORAGE) || ""; } catch (_) { return ""; }
+  }
+
+  function setupSettings() {
+    state.key = readKey();
+    $("api-key").value = state.key;
+    $("settings-toggle").addEventListener("click", () => {
+      const open = $("settings").hidden;
+      $("settings").hidden = !open;
+      $("settings-toggle").setAttribute("aria-expanded", String(open));
+      if (open) $("api-key").focus();
+    });
+    $("settings-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      state.key = $("api-key").value.trim();
+      try {
+        if ($("remember-key").checked && state.key) localStorage.setItem(KEY_STORAGE, state.key);
+        else localStorage.removeItem(KEY_STORAGE);
+      } catch (_) { /* storage disabled */ }
+      $("settings").hidden = true;
+      $("settings-toggle").setAttribute("aria-expanded", "false");
+      announce(state.key ? "Key saved." : "Key cleared.");
+      $("question").focus();
+    });
+  }
+
+  /* ---------------------------------------------------------------- start */
+
+  function start() {
+    const params = new URLSearchParams(location.search);
+    state.modelId = params.get("model") || null;
+    const embedded = params.get("embed") === "1" || window.parent !== window;
+    if (embedded) {
+      document.body.classList.add("embedded");
+      const close = $("embed-close");
+      close.hidden = false;
+      close.addEventListener("click", () => window.parent.postMessage({ type: "modeldesk:close" }, "*"));
+      document.addEventListener("keydown", (ev) => {
+        if (ev.key === "Escape" && !$("passage").open) window.parent.postMessage({ type: "modeldesk:close" }, "*");
+      });
+    }
+    setupSettings();
+    setupDialog();
+    const question = $("question");
+    $("ask").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = question.value;
+      if (!text.trim() || state.busy) return;
+      question.value = "";
+      ask(text);
+    });
+    question.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        $("ask").requestSubmit();
+      }
+    });
+    for (const button of document.querySelectorAll(".suggestion")) {
+      button.addEventListener("click", () => ask(button.textContent));
+    }
+    $("new-chat").addEventListener("click", () => {
+      state.sessionId = null;
+      $("transcript").replaceChildren();
+      $("empty").hidden = false;
+      announce("New conversation started.");
+      question.focus();
+    });
+    if (!state.key) openSettings("Enter your API key to start.");
+    else question.focus();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -405,20 +405,68 @@ def demo(no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the de
                  "modeldesk what-if credit-default C-10293 balance-=500",
                  "modeldesk cohort credit-default region==West", "modeldesk performance customer-churn"):
         console.print(f"  {line}")
+    if not settings.api_keys:
+        settings = settings.model_copy(update={"api_keys": _demo_keys(settings)})
+    _print_keys(settings, host, port)
     if not no_serve:
         _serve(settings, host, port)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
-    try:
-        from adapters.http.app import create_app  # noqa: F401  (arrives with the HTTP issue)
-    except ImportError:
-        console.print("\n(The HTTP server is not part of this build yet; the CLI above is the way in.)")
+DEMO_ROLES = ("business", "analyst", "security", "admin")
+
+
+def _demo_keys(settings: Settings) -> dict[str, dict[str, str]]:
+    """One API key per role for the demo, made once and kept in <data dir>/demo/api_keys.json."""
+    import secrets
+
+    path = settings.demo_dir / "api_keys.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    keys = {f"md-demo-{role}-{secrets.token_urlsafe(12)}": {"principal": f"demo-{role}", "role": role}
+            for role in DEMO_ROLES}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(keys, indent=2) + "\n")
+    return keys
+
+
+def _print_keys(settings: Settings, host: str, port: int) -> None:
+    by_role = {entry["role"]: key for key, entry in settings.api_keys.items()}
+    if not by_role:
         return
+    table = Table(title="API keys (Authorization: Bearer <key>)")
+    for col in ("role", "principal", "key"):
+        table.add_column(col, no_wrap=True)
+    for key, entry in settings.api_keys.items():
+        table.add_row(entry["role"], entry["principal"], key)
+    console.print(table)
+    base = f"http://{host}:{port}"
+    if "business" in by_role:
+        console.print(f"Web chat (business key): {base}/#key={by_role['business']}", soft_wrap=True)
+        console.print(f"API: curl -s {base}/v1/chat -H 'Authorization: Bearer {by_role['business']}' "
+                      "-H 'Content-Type: application/json' -d '{\"message\": \"What is the risk tier for customer "
+                      "C-10293?\"}'", soft_wrap=True)
+    console.print(f"API docs: {base}/docs")
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="Port to listen on."),
+          access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request.")) -> None:
+    """Serve the HTTP API (and web chat) with the keys in MODELDESK_API_KEYS."""
+    _serve(_settings(), host, port, access_log=access_log)
+
+
+def _serve(settings: Settings, host: str, port: int, *, access_log: bool = True) -> None:
+    import logging
+
     import uvicorn
 
+    from adapters.http.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     _answering_threads(settings)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
 
 
 def main() -> None:

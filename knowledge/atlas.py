@@ -97,7 +97,10 @@ def parse_atlas(data: Any, *, file: str, source: str = "") -> list[Document]:
             parts.append(
                 Section(path=("Mitigations",), text="\n".join(f"- {m['name']} ({m['id']}): {use}" for m, use in uses))
             )
-        docs.append(_reference(tech, "technique", "techniques", parts, atlas_techniques=[tech["id"]], **base))
+        kind = "sub-technique" if tech.get("subtechnique-of") else "technique"
+        docs.append(
+            _reference(tech, "technique", "techniques", parts, label=kind, atlas_techniques=[tech["id"]], **base)
+        )
 
     for mitigation in mitigations.values():
         facts = []
@@ -120,10 +123,20 @@ def parse_atlas(data: Any, *, file: str, source: str = "") -> list[Document]:
     return docs
 
 
-def _reference(item: dict, kind: str, path: str, parts: list[Section], **fields: Any) -> Document:
+def _title(kind: str, item_id: str, name: str) -> str:
+    """A title that says what the item is: "Exfiltration via AI Inference API (MITRE ATLAS technique AML.T0024)".
+
+    People ask for "the ATLAS technique for ..." or "ATLAS mitigations against ..." while the ATLAS
+    texts never call themselves that; every chunk's embedded and indexed text starts with its title.
+    The name stays first, so the title is still mostly about what the item does.
+    """
+    return f"{name} (MITRE ATLAS {kind} {item_id})"
+
+
+def _reference(item: dict, kind: str, path: str, parts: list[Section], *, label: str = "", **fields: Any) -> Document:
     return Document(
         doc_id=f"atlas:{item['id']}",
-        title=f"{item['name']} ({item['id']})",
+        title=_title(label or kind, item["id"], item["name"]),
         doc_type="reference",
         date=_date(item.get("modified_date") or item.get("created_date")),
         sections=[p for p in parts if p.text.strip()],
@@ -154,7 +167,7 @@ def _case_study(study: dict, name: Callable[[str], str], **fields: Any) -> Docum
         parts.append(Section(path=("Procedure",), text="\n\n".join(lines)))
     return Document(
         doc_id=f"atlas:{study['id']}",
-        title=f"{study['name']} ({study['id']})",
+        title=_title("case study", study["id"], study["name"]),
         doc_type="incident",
         date=_date(study.get("incident-date")),
         sections=parts,

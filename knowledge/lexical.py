@@ -42,10 +42,7 @@ def tokenize(text: str, *, query: bool = False) -> list[str]:
     In documents a dotted id also counts as its parent, so the query "AML.T0024" finds
     "AML.T0024.002"; a query's own ids are not widened, so "AML.T0024.002" stays specific.
     """
-    tokens: list[str] = []
-    for match in _TOKEN.finditer(text.lower()):
-        tokens.extend(_word_tokens(match.group(0), query))
-    return tokens
+    return [token for word in _TOKEN.findall(text.lower()) for token in _word_tokens(word, query)]
 
 
 @functools.lru_cache(maxsize=1 << 16)

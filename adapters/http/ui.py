@@ -2,9 +2,10 @@
 
 Everything is served by the app itself (no CDN, works offline). Include with
 `app.include_router(router)`. The page talks to the API with the caller's own key:
-`/v1/chat/completions` (streamed text) for the answer, then the structured parts
-(tier, reasons, citations) carried by the stream, `/v1/documents/{doc_id}` for a cited
-passage and `/v1/feedback` for thumbs up/down.
+`POST /v1/chat/completions` with `stream: true` for the answer (text chunks rendered as they
+arrive; the last chunk's `modeldesk` extension carries the citations, tool calls, refusal and
+answer id), `GET /v1/documents/{doc_id}` for a cited passage and `POST /v1/feedback` for thumbs
+up/down. The page and its assets need no key; every /v1 call carries the user's.
 """
 
 from __future__ import annotations
@@ -12,30 +13,24 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(include_in_schema=False)
 
-# The page loads only its own assets and calls only its own origin. It is meant to be framed
-# by internal portals (that is what /embed.js does), so frame-ancestors stays open unless the
-# app narrows it (app.state.ui_frame_ancestors, e.g. the configured CORS portal origins).
+# The page loads only its own assets and calls only its own origin. It is meant to be framed by
+# internal portals (that is what /embed.js does), so any page may frame it: in a frame the page
+# uses only the key the embedding page passed (in the URL fragment), never one remembered on the
+# device, so framing it gives a page nothing it did not already have.
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors {ancestors}")
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors *")
 
 
-def _frame_ancestors(request: Request) -> str:
-    origins = getattr(request.app.state, "ui_frame_ancestors", None)
-    if not origins:
-        return "*"
-    return " ".join(["'self'", *origins])
-
-
-def _security_headers(request: Request) -> dict[str, str]:
+def _security_headers() -> dict[str, str]:
     return {
-        "Content-Security-Policy": _CSP.format(ancestors=_frame_ancestors(request)),
+        "Content-Security-Policy": _CSP,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-cache",
@@ -43,10 +38,10 @@ def _security_headers(request: Request) -> dict[str, str]:
 
 
 @router.get("/", response_class=FileResponse)
-def chat_page(request: Request) -> Response:
+def chat_page() -> Response:
     """The chat page (plain HTML/CSS/JS; no build step)."""
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8",
-                        headers=_security_headers(request))
+                        headers=_security_headers())
 
 
 @router.get("/embed.js", response_class=FileResponse)
@@ -58,7 +53,7 @@ def embed_script() -> Response:
 
 
 @router.get("/static/{path:path}")
-def static_asset(path: str, request: Request) -> Response:
+def static_asset(path: str) -> Response:
     """Assets of the page, only from the package's static folder (no traversal out of it)."""
     root = STATIC_DIR
     target = (root / path).resolve()

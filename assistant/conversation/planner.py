@@ -270,7 +270,8 @@ class RulePlanner:
             if sub.implicit and n + 1 < len(clauses):
                 state = _advance(state, sub.steps)  # context for the question that follows
                 continue
-            plan.context += [c for c in sub.context if c not in plan.context]
+            if n == 0:  # later clauses lean on earlier ones in the same message, which is not "continuing"
+                plan.context += [c for c in sub.context if c not in plan.context]
             if sub.clarify:
                 plan.clarify, plan.options = sub.clarify, sub.options
                 break

@@ -9,6 +9,7 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.errors import BadInput
+from knowledge.retrieval import Retriever, SearchFilters
 
 RESTRICTED_DOCS = {"runbooks/probing-triage.md", "incident:INC-2025-004", "incident:INC-2026-001"}
 
@@ -199,8 +200,9 @@ def test_bm25_index_is_built_once_per_generation_and_access_set(kb, corpus):
     )
     kb.ingest([corpus])
     kb.search("risk tiers", role="business")
-    kb.search("yearly review", role="business")
+    dense = kb.search("yearly review", role="business", top_k=5, mode="dense", group=False)
     assert retriever.bm25_builds == 3  # rebuilt for the new generation, once
+    assert "policies/risk-tiers.md#review/0" in {h.chunk_id for h in dense}  # its vectors are the new generation's
 
 
 def test_langchain_retriever_uses_the_same_store_and_rules(loaded_kb):
@@ -217,3 +219,39 @@ def test_langchain_retriever_uses_the_same_store_and_rules(loaded_kb):
 def test_date_filters_accept_dates(loaded_kb):
     hits = loaded_kb.search("policy", role="analyst", top_k=10, filters={"date_to": dt.date(2025, 12, 31)})
     assert hits and all(h.metadata["date"] <= "2025-12-31" for h in hits)
+
+
+DENSE_QUERIES = [
+    "someone rebuilt the fraud model by hammering the scoring API",
+    "how long are chat transcripts stored before deletion",
+    "what does a Medium tier mean",
+    "copying Claude through distillation",
+    "escalation codename for a confirmed sweep",
+]
+
+
+@pytest.mark.parametrize("role", ["business", "security"])
+def test_in_memory_dense_search_ranks_as_the_chroma_query_does(loaded_kb, role, monkeypatch):
+    via_chroma = Retriever(loaded_kb.store, in_memory_chunks=0)  # as for a collection too large to hold
+    in_memory = Retriever(loaded_kb.store)
+    chroma_queries = []
+    query = loaded_kb.store.query
+    monkeypatch.setattr(loaded_kb.store, "query", lambda *a, **k: chroma_queries.append(a) or query(*a, **k))
+    for text in DENSE_QUERIES:
+        for filters in (None, SearchFilters(doc_type=["incident", "reference", "runbook"])):
+            expected = via_chroma.search(text, role=role, top_k=10, mode="dense", filters=filters, group=False)
+            calls = len(chroma_queries)
+            got = in_memory.search(text, role=role, top_k=10, mode="dense", filters=filters, group=False)
+            assert len(chroma_queries) == calls  # answered from the snapshot's matrix, not by Chroma
+            assert [h.chunk_id for h in got] == [h.chunk_id for h in expected], (text, filters)
+            assert [h.score for h in got] == pytest.approx([h.score for h in expected], abs=1e-5)
+
+
+@pytest.mark.parametrize("in_memory_chunks", [0, 10**6])
+def test_restricted_chunks_never_reach_business_with_or_without_vectors_in_memory(loaded_kb, in_memory_chunks):
+    retriever = Retriever(loaded_kb.store, in_memory_chunks=in_memory_chunks)
+    for query in PROBES:
+        for mode in ("dense", "hybrid"):
+            hits = retriever.search(query, role="business", top_k=50, mode=mode, group=False)
+            assert hits and not RESTRICTED_DOCS & {h.doc_id for h in hits}, (query, mode)
+            assert all(h.metadata["access"] != "restricted" for h in hits)

@@ -27,6 +27,7 @@
     modelId: null,
     busy: false,
     turn: 0,
+    conversation: 0, // bumped by "New conversation": a late answer then no longer sets the session
     lastCitationButton: null,
   };
 
@@ -140,9 +141,8 @@
   }
 
   function headers(json) {
-    const h = { Accept: json ? "application/json" : "text/event-stream" };
+    const h = { Accept: json ? "application/json" : "text/event-stream", "Content-Type": "application/json" };
     if (state.key) h.Authorization = "Bearer " + state.key;
-    h["Content-Type"] = "application/json";
     return h;
   }
 
@@ -198,15 +198,15 @@
     if (buffer.trim()) dispatch(buffer);
   }
 
-  // ModelDesk's structured parts riding on an OpenAI chunk (or on a chat completion).
+  // ModelDesk's structured parts: the `modeldesk` extension key of the last chunk (or of a
+  // non-streamed completion) holds the native /v1/chat body plus `answer_id`.
   function takeStructure(chunk, into) {
-    const ext = chunk.modeldesk || chunk.structured || null;
-    const sources = [chunk, ext].filter(Boolean);
-    for (const src of sources) {
-      for (const field of ["session_id", "answer_id", "citations", "tool_calls", "refused", "refusal", "message_index"]) {
-        if (src[field] !== undefined && src[field] !== null) into[field] = src[field];
-      }
+    const ext = chunk.modeldesk;
+    if (!ext || typeof ext !== "object") return into;
+    for (const field of ["session_id", "answer_id", "citations", "tool_calls", "refused", "refusal"]) {
+      if (ext[field] !== undefined && ext[field] !== null) into[field] = ext[field];
     }
+    into.structured = true;
     return into;
   }
 
@@ -216,11 +216,12 @@
       messages: [{ role: "user", content: question }],
       stream: true,
     };
-    if (state.sessionId) body.session_id = state.sessionId;
-    const response = await fetch("/v1/chat/completions", { method: "POST", headers: headers(false), body: JSON.stringify(body) });
+    const h = headers(false);
+    if (state.sessionId) h["X-Session-Id"] = state.sessionId; // the conversation continues server-side
+    const response = await fetch("v1/chat/completions", { method: "POST", headers: h, body: JSON.stringify(body) });
     if (!response.ok) throw await errorFrom(response);
     const type = response.headers.get("content-type") || "";
-    const result = { answer: "", id: null };
+    const result = { answer: "", id: null, session_id: response.headers.get("X-Session-Id") || null };
     if (!type.includes("text/event-stream") || !response.body) {
       const full = await response.json(); // a server that answered without streaming
       result.answer = (full.choices && full.choices[0] && full.choices[0].message && full.choices[0].message.content) || "";
@@ -243,12 +244,14 @@
       }
       takeStructure(chunk, result);
     });
+    // The final text is the native answer when the structure arrived (identical by construction).
+    if (!result.answer_id && result.id) result.answer_id = result.id; // "chatcmpl-<answer id>" is accepted too
     return result;
   }
 
   async function askPlain(question) {
     const body = { message: question, session_id: state.sessionId, model_id: state.modelId };
-    return postJSON("/v1/chat", body);
+    return postJSON("v1/chat", body);
   }
 
   /* ---------------------------------------------------------------- rendering an answer */
@@ -281,22 +284,36 @@
     return [...found.values()];
   }
 
-  function tierCard({ prediction: p, reasons, whatIf }) {
+  function rankWords(rank, count) {
+    if (!rank || !count) return "";
+    if (rank <= 1) return `lowest of ${count} tiers`;
+    if (rank >= count) return `highest of ${count} tiers`;
+    return `tier ${rank} of ${count}, 1 = lowest`;
+  }
+
+  const said = (text, sentence) => {
+    const norm = (x) => String(x || "").toLowerCase().replace(/[*_`]/g, "").replace(/\s+/g, " ").replace(/[.\s]+$/, "").trim();
+    return Boolean(sentence) && norm(text).includes(norm(sentence));
+  };
+
+  // The tier badge always; meaning, action and reasons only when the answer text does not already
+  // state them (the deterministic writer does; a model-phrased answer may summarise).
+  function tierCard({ prediction: p, reasons, whatIf }, text) {
     const cls = tierClass(p.tier_rank, p.tier_count);
-    const rankText = p.tier_rank && p.tier_count ? ` (${p.tier_rank} of ${p.tier_count}, 1 = lowest risk)` : "";
-    const badge = el("span", { class: `tier-badge ${cls}`, role: "img",
-      "aria-label": `Risk tier ${p.tier}${rankText}` },
+    const rank = rankWords(p.tier_rank, p.tier_count);
+    // The tier is told in words (name and rank); the colour and the icon only repeat it.
+    const badge = el("span", { class: `tier-badge ${cls}` },
       el("span", { class: "tier-icon", "aria-hidden": "true" }, TIER_ICON[cls]),
-      el("span", { "aria-hidden": "true" }, `${p.tier}`),
-      p.tier_rank && p.tier_count ? el("span", { class: "visually-hidden" }, rankText) : null);
+      el("span", { class: "tier-name" }, `${p.tier}`),
+      rank ? el("span", { class: "tier-rank" }, `(${rank})`) : null);
     const subject = [p.entity || "record", p.record_id].filter(Boolean).join(" ");
     const card = el("section", { class: "tier-card", "data-tier": p.tier, "aria-label": `Risk tier for ${subject}` },
       el("div", { class: "tier-head" },
         el("span", null, whatIf ? "What-if tier:" : "Risk tier:"), badge,
         el("span", { class: "tier-subject" }, [subject, p.model_id].filter(Boolean).join(" \u00B7 "))));
-    if (p.meaning) card.append(el("p", { class: "tier-meaning" }, p.meaning));
-    if (p.action) card.append(el("p", { class: "tier-action" }, el("strong", null, "Recommended action: "), p.action));
-    if (reasons && reasons.length) {
+    if (p.meaning && !said(text, p.meaning)) card.append(el("p", { class: "tier-meaning" }, p.meaning));
+    if (p.action && !said(text, p.action)) card.append(el("p", { class: "tier-action" }, el("strong", null, "Recommended action: "), p.action));
+    if (reasons && reasons.length && !reasons.every((r) => said(text, r.text))) {
       card.append(el("h3", { class: "reasons-title" }, "Main reasons"));
       const list = el("ol", { class: "reasons" });
       for (const reason of reasons) {
@@ -324,18 +341,34 @@
       el("h3", { class: "sources-title", id }, "Sources"), list);
   }
 
+  const SVG = "http://www.w3.org/2000/svg";
+  function thumbIcon(down) {
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "18");
+    svg.setAttribute("height", "18");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M2 21h4V9H2v12zm20-11c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 7.9 6 8.4 6 9v10c0 1.1.9 2 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z");
+    svg.append(path);
+    if (down) svg.classList.add("flip");
+    return svg;
+  }
+
   function feedbackBlock(info) {
     const status = el("span", { class: "feedback-status", role: "status" });
     const group = el("div", { class: "feedback", role: "group", "aria-label": "Feedback on this answer" });
     let rating = null;
     let comment = null;
     const send = async (extra) => {
-      const body = { session_id: info.session_id, rating, comment: extra || null };
+      const body = { rating, comment: extra || null };
       if (info.answer_id) body.answer_id = info.answer_id;
-      if (info.message_index !== undefined && info.message_index !== null) body.message_index = info.message_index;
+      else body.session_id = info.session_id; // the latest answer in the session
       try {
         status.textContent = "Sending\u2026";
-        await postJSON("/v1/feedback", body);
+        await postJSON("v1/feedback", body);
         status.textContent = extra ? "Thanks, your comment was sent." : "Thanks for your feedback.";
         group.dataset.sent = rating;
         return true;
@@ -344,29 +377,37 @@
         return false;
       }
     };
-    const thumb = (value, icon, label) => el("button", {
-      type: "button", class: "thumb", "aria-pressed": "false", "aria-label": label, title: label,
+    const thumb = (value, label) => el("button", {
+      type: "button", class: "thumb", "aria-pressed": "false",
       "data-rating": value,
       onclick: async (ev) => {
+        const pressed = ev.currentTarget;
+        if (group.dataset.sending || pressed.getAttribute("aria-pressed") === "true") return;
         rating = value;
-        for (const b of group.querySelectorAll("button.thumb")) b.setAttribute("aria-pressed", String(b === ev.currentTarget));
+        for (const b of group.querySelectorAll("button.thumb")) b.setAttribute("aria-pressed", String(b === pressed));
+        group.dataset.sending = "1";
         const ok = await send(null);
+        delete group.dataset.sending;
         if (ok && !comment) {
           const inputId = `feedback-comment-${info.turn}`;
           const input = el("input", { id: inputId, type: "text", maxlength: 1000 });
           comment = el("form", { class: "feedback-comment", onsubmit: async (e) => {
             e.preventDefault();
             if (!input.value.trim()) return;
-            if (await send(input.value.trim())) { comment.hidden = true; ev.currentTarget && group.querySelector("button.thumb[aria-pressed=true]")?.focus(); }
+            if (await send(input.value.trim())) {
+              comment.hidden = true;
+              const current = group.querySelector("button.thumb[aria-pressed=true]");
+              if (current) current.focus();
+            }
           } },
             el("label", { for: inputId }, "Add a comment (optional)"), input,
             el("button", { type: "submit", class: "secondary" }, "Send comment"));
           group.append(comment);
         }
       },
-    }, el("span", { "aria-hidden": "true" }, icon));
+    }, thumbIcon(value === "down"), el("span", null, label));
     group.append(el("span", { class: "feedback-label" }, "Was this helpful?"),
-      thumb("up", "\uD83D\uDC4D", "Helpful"), thumb("down", "\uD83D\uDC4E", "Not helpful"), status);
+      thumb("up", "Helpful"), thumb("down", "Not helpful"), status);
     return group;
   }
 
@@ -381,15 +422,18 @@
         item.append(el("p", { class: "refusal" }, el("strong", null, "Not answered: "), info.refusal.reason));
       }
     }
-    for (const prediction of predictionsOf(info.tool_calls)) item.append(tierCard(prediction));
+    const cards = predictionsOf(info.tool_calls).map((prediction) => tierCard(prediction, info.answer));
+    body.before(...cards); // the tier is the headline of the answer
     if (citations.length) item.append(sourcesBlock(citations));
-    if (info.session_id) item.append(feedbackBlock(info));
+    if (info.answer_id || info.session_id) item.append(feedbackBlock(info));
   }
 
   /* ---------------------------------------------------------------- the passage dialog */
 
-  function passageUrl(docId) {
-    return "/v1/documents/" + String(docId).split("/").map(encodeURIComponent).join("/");
+  function passageUrl(citation) {
+    const path = String(citation.doc_id).split("/").map(encodeURIComponent).join("/");
+    const q = citation.snippet ? "?q=" + encodeURIComponent(String(citation.snippet).slice(0, 900)) : "";
+    return "v1/documents/" + path + q;
   }
 
   function paragraphs(text) {
@@ -409,21 +453,25 @@
     if (!dialog.open) dialog.showModal();
     $("passage-close").focus();
     try {
-      const doc = await getJSON(passageUrl(citation.doc_id));
+      // The document's passages, the one matching the citation's snippet first.
+      const doc = await getJSON(passageUrl(citation));
       $("passage-title").textContent = doc.title || citation.title || citation.doc_id;
-      $("passage-meta").textContent = [doc.doc_type || citation.doc_type, doc.model_id, doc.date, doc.doc_id || citation.doc_id]
-        .filter(Boolean).join(" \u00B7 ");
+      $("passage-meta").textContent = [(doc.doc_type || citation.doc_type || "").replace(/_/g, " "), doc.model_id,
+        doc.date, doc.doc_id || citation.doc_id].filter(Boolean).join(" \u00B7 ");
+      const section = (p) => (p.section && p.section !== doc.title ? el("p", { class: "passage-section" }, p.section) : null);
+      const cited = doc.passage || (doc.passages && doc.passages[0]) || { section: "", text: citation.snippet || "" };
       const parts = [];
-      if (Array.isArray(doc.passages) && doc.passages.length) {
-        for (const p of doc.passages) {
-          if (p.section && p.section !== doc.title) parts.push(el("p", { class: "passage-section" }, p.section));
-          parts.push(paragraphs(p.text || p.snippet || ""));
-        }
-      } else {
-        if (doc.section && doc.section !== doc.title) parts.push(el("p", { class: "passage-section" }, doc.section));
-        parts.push(paragraphs(doc.text || doc.content || doc.passage || doc.snippet || citation.snippet || ""));
+      if (doc.flagged) {
+        parts.push(el("p", { class: "meta" }, "This document contained text addressed to an AI; it is shown as quoted data only."));
       }
-      body.replaceChildren(...parts);
+      parts.push(el("blockquote", { class: "cited-passage", "aria-label": "Cited passage" }, section(cited), paragraphs(cited.text || "")));
+      const rest = (doc.passages || []).filter((p) => p !== cited && !(p.text === cited.text && p.section === cited.section));
+      if (rest.length) {
+        const more = el("details", { class: "more-passages" }, el("summary", null, `More from this document (${rest.length})`));
+        for (const p of rest) more.append(section(p), paragraphs(p.text || ""));
+        parts.push(more);
+      }
+      body.replaceChildren(...parts.filter(Boolean));
     } catch (err) {
       body.replaceChildren(
         el("p", null, citation.snippet || ""),
@@ -469,6 +517,7 @@
     }
     state.busy = true;
     state.turn += 1;
+    const conversation = state.conversation;
     $("send").disabled = true;
     addMessage("user", el("div", null, question));
     const body = el("div", { class: "answer", "aria-busy": "true" });
@@ -476,6 +525,7 @@
     item.setAttribute("aria-busy", "true");
     item.dataset.turn = String(state.turn);
     let pending = null;
+    let keyProblem = false;
     const renderStreaming = (text) => {
       if (pending) return;
       pending = requestAnimationFrame(() => {
@@ -493,8 +543,8 @@
         else throw err;
       }
       if (pending) { cancelAnimationFrame(pending); pending = null; }
-      info.turn = state.turn;
-      if (info.session_id) state.sessionId = info.session_id;
+      info.turn = Number(item.dataset.turn);
+      if (info.session_id && conversation === state.conversation) state.sessionId = info.session_id;
       finishAnswer(item, body, info);
       item.dataset.done = "true";
       announce(info.refused ? "ModelDesk declined the question." : "ModelDesk answered.");
@@ -506,11 +556,12 @@
       body.replaceChildren(el("p", null, err.message || "Something went wrong."));
       item.dataset.done = "error";
       announce("The question could not be answered: " + (err.message || "error"));
-      if (err.status === 401) openSettings();
+      keyProblem = err.status === 401;
     } finally {
       state.busy = false;
       $("send").disabled = false;
-      $("question").focus();
+      if (keyProblem) openSettings();
+      else $("question").focus();
     }
   }
 
@@ -523,7 +574,9 @@
     $("api-key").focus();
   }
 
-  function readKey() {
+  // In a frame (the embed), only the key the embedding page passed is used: a key remembered on this
+  // device never lends itself to whatever page frames the chat.
+  function readKey(framed) {
     const params = new URLSearchParams(location.search);
     const hash = new URLSearchParams(location.hash.replace(/^#/, ""));
     const fromUrl = params.get("key") || hash.get("key");
@@ -534,11 +587,16 @@
       history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + (hash.toString() ? "#" + hash : ""));
       return fromUrl;
     }
+    if (framed) return "";
     try { return localStorage.getItem(KEY_STORAGE) || ""; } catch (_) { return ""; }
   }
 
-  function setupSettings() {
-    state.key = readKey();
+  function setupSettings(framed) {
+    state.key = readKey(framed);
+    if (framed) {
+      $("remember-key").checked = false;
+      $("remember-key").closest("label").hidden = true;
+    }
     $("api-key").value = state.key;
     $("settings-toggle").addEventListener("click", () => {
       const open = $("settings").hidden;
@@ -550,8 +608,10 @@
       ev.preventDefault();
       state.key = $("api-key").value.trim();
       try {
-        if ($("remember-key").checked && state.key) localStorage.setItem(KEY_STORAGE, state.key);
-        else localStorage.removeItem(KEY_STORAGE);
+        if (!framed) {
+          if ($("remember-key").checked && state.key) localStorage.setItem(KEY_STORAGE, state.key);
+          else localStorage.removeItem(KEY_STORAGE);
+        }
       } catch (_) { /* storage disabled */ }
       $("settings").hidden = true;
       $("settings-toggle").setAttribute("aria-expanded", "false");
@@ -565,7 +625,8 @@
   function start() {
     const params = new URLSearchParams(location.search);
     state.modelId = params.get("model") || null;
-    const embedded = params.get("embed") === "1" || window.parent !== window;
+    const framed = window.parent !== window;
+    const embedded = params.get("embed") === "1" || framed;
     if (embedded) {
       document.body.classList.add("embedded");
       const close = $("embed-close");
@@ -575,7 +636,7 @@
         if (ev.key === "Escape" && !$("passage").open) window.parent.postMessage({ type: "modeldesk:close" }, "*");
       });
     }
-    setupSettings();
+    setupSettings(framed);
     setupDialog();
     const question = $("question");
     $("ask").addEventListener("submit", (ev) => {
@@ -596,6 +657,7 @@
     }
     $("new-chat").addEventListener("click", () => {
       state.sessionId = null;
+      state.conversation += 1;
       $("transcript").replaceChildren();
       $("empty").hidden = false;
       announce("New conversation started.");

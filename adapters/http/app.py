@@ -1,0 +1,105 @@
+"""The FastAPI app: wiring only. Each endpoint lives in the module named after its noun."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from adapters.http import chat, completions, documents, errors, feedback, health, metrics, models
+from adapters.http.auth import ApiKeys
+from adapters.http.feedback import FeedbackStore
+from adapters.http.limits import BodySizeLimit, RateLimiter
+from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.services import Services
+from assistant.config import Settings
+from assistant.engine import Assistant
+from assistant.errors import AssistantError
+
+log = logging.getLogger("modeldesk.http")
+
+DESCRIPTION = """Ask ModelDesk about the predictions of your models and their security posture.
+
+Send `Authorization: Bearer <key>` (a key from `MODELDESK_API_KEYS`) on every `/v1` request.
+Errors are always `{"error": {"code", "message"}}`."""
+
+
+def create_app(settings: Settings, *, assistant: Assistant | None = None) -> FastAPI:
+    """The ModelDesk HTTP service. Without `assistant`, one is built from `settings` at start-up.
+
+    Start-up loads every model and ingests the knowledge paths (idempotently) before the first
+    answer; a knowledge store that is down is logged and reported by /readyz, and prediction
+    questions are still answered.
+    """
+    services = Services(settings=settings, keys=ApiKeys(settings.api_keys),
+                        limiter=RateLimiter(settings.rate_limit_per_minute), metrics=Metrics(),
+                        feedback=FeedbackStore(settings.data_dir / "state" / "feedback.sqlite"), assistant=assistant)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_start, services)
+        yield
+        services.feedback.close()
+        if services.knowledge is not None and assistant is None:
+            services.knowledge.close()
+
+    app = FastAPI(title="ModelDesk", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = services
+    app.state.ui_frame_ancestors = [o for o in settings.cors_origin_list if o != "*"]  # portals may frame the chat
+    errors.register(app)
+    for module in (chat, completions, feedback, models, documents, health, metrics):
+        app.include_router(module.router)
+    _include_web_chat(app)
+
+    # Outermost first at run time: metrics see every response, including 413s and CORS preflights.
+    origins = settings.cors_origin_list
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type", "X-Session-Id"],
+                           expose_headers=["X-Session-Id", "Retry-After"], max_age=600)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestMetrics, metrics=services.metrics)
+    return app
+
+
+def _include_web_chat(app: FastAPI) -> None:
+    """The portal chat page (`/`, `/embed.js`, its static files), when this build has it."""
+    try:
+        from adapters.http import ui
+    except ImportError:
+        log.info("web chat not installed; the API is served alone")
+        return
+    app.include_router(ui.router)
+
+
+def _start(services: Services) -> None:
+    """Build the assistant if needed, load the models, ingest the knowledge (never fatal)."""
+    settings, startup = services.settings, services.startup
+    if services.assistant is None:
+        services.assistant = Assistant.from_settings(settings)
+    registry = services.assistant.registry
+    registry.check()
+    startup.models, startup.model_problems = len(registry), len(registry.problems)
+    for problem in registry.problems:
+        log.warning("model not loaded: %s", problem.message)
+    if not services.keys:
+        log.warning("no API keys configured (MODELDESK_API_KEYS): every /v1 request will get 401")
+    knowledge = services.knowledge
+    if knowledge is None:
+        startup.ingest_detail = "no knowledge base configured"
+    else:
+        try:
+            report = knowledge.ingest(settings.knowledge_paths)
+            startup.ingested = True
+            startup.ingest_detail = (f"ingested {report.documents} documents: {report.added} added, "
+                                     f"{report.updated} updated, {report.unchanged} unchanged, "
+                                     f"{report.deleted} deleted, {report.rejected} rejected")
+            log.info(startup.ingest_detail)
+        except AssistantError as exc:
+            startup.ingest_detail = f"knowledge not ingested: {exc.message}"
+            log.warning("%s; prediction questions are still answered", startup.ingest_detail)
+    startup.done = True

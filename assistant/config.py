@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Portal origins allowed to call the API from a browser, separated by "
                               "',' (e.g. https://portal.example.com); '*' allows any; empty allows none.")
     max_request_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
+    answer_concurrency: int = Field(2, ge=1, le=64, description="Answers computed at once by one server process; "
+                                    "the rest wait their turn in order. Answering is CPU-bound, so about one per "
+                                    "core keeps latency even under load.")
 
     @field_validator("api_keys", mode="before")
     @classmethod

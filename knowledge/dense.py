@@ -17,9 +17,7 @@ class DenseIndex:
     """
 
     def __init__(self, vectors: np.ndarray):
-        matrix = np.asarray(vectors, dtype=np.float32)
-        if matrix.ndim != 2:
-            matrix = matrix.reshape(len(matrix), -1)
+        matrix = np.asarray(vectors, dtype=np.float32)  # (chunks, dimensions)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         self._matrix = matrix / np.where(norms > 0, norms, 1.0).astype(np.float32)
         self.size = len(matrix)

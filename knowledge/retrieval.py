@@ -33,8 +33,8 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 RRF_K = 60
 SNIPPET_CHARS = 300
 QUERY_CACHE = 256
-# Above this many chunks in the collection, snapshots do not hold vectors (384 float32s, 1.5 kB per
-# chunk and access set) and dense search goes to Chroma instead.
+# Above this many chunks in the collection, snapshots do not hold vectors (1.5 kB a chunk per access
+# set with the default 384-dimension model) and dense search goes to Chroma instead.
 IN_MEMORY_CHUNKS = 200_000
 
 

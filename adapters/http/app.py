@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.answering = anyio.CapacityLimiter(settings.answer_concurrency)
         await run_in_threadpool(_start, services)
         yield
         services.feedback.close()

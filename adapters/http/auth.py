@@ -67,9 +67,13 @@ def _unauthorized(message: str) -> HttpError:
     return HttpError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(request: Request,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
-    """The caller behind `Authorization: Bearer <key>`, after spending one token of its rate limit."""
+async def authenticate(request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """The caller behind `Authorization: Bearer <key>`, after spending one token of its rate limit.
+
+    Async on purpose: it is quick, and a sync dependency would cost every request a trip through
+    the thread pool, where it would queue behind answers being computed.
+    """
     services = request.app.state.services
     if credentials is None or not credentials.credentials:
         raise _unauthorized("missing API key: send `Authorization: Bearer <key>`")

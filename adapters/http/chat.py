@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from adapters.http.auth import CallerDep
@@ -90,8 +91,12 @@ router = APIRouter(tags=["chat"])
 
 @router.post("/v1/chat", response_model=ChatResponse, summary="Ask a question",
              responses=responses(400, 401, 404, 413, 422, 429, 503))
-def chat(body: ChatRequest, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
+async def chat(body: ChatRequest, caller: CallerDep, services: ServicesDep) -> JSONResponse:
     """Answer a question with citations, the tool calls behind it and, when declined, the refusal."""
-    issued = answer_request(services, caller.principal, body.message, session_id=body.session_id,
-                            model_id=body.model_id, endpoint="chat")
-    return issued.chat_response()
+
+    def respond() -> JSONResponse:  # serialised in the worker thread too, not on the event loop
+        issued = answer_request(services, caller.principal, body.message, session_id=body.session_id,
+                                model_id=body.model_id, endpoint="chat")
+        return JSONResponse(issued.chat_response())  # the ChatResponse shape
+
+    return await services.run(respond)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Iterator, Literal
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -99,16 +100,17 @@ _STREAM_DOC = {"text/event-stream": {"schema": {"type": "string"},
              responses={200: {"content": _STREAM_DOC, "description": "A completion, or with `stream: true` "
                                                                       "server-sent events."},
                         **responses(400, 401, 404, 413, 422, 429, 503)})
-def completions(body: CompletionRequest, caller: CallerDep, services: ServicesDep,
-                x_session_id: str | None = Header(None, alias=SESSION_HEADER, pattern=ID_PATTERN)) -> Any:
+async def completions(body: CompletionRequest, caller: CallerDep, services: ServicesDep,
+                      x_session_id: str | None = Header(None, alias=SESSION_HEADER, pattern=ID_PATTERN)) -> Any:
     """Answer the last user message; with `stream: true` the text arrives as server-sent events."""
     question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "")
     if not question.strip():
         raise BadInput("no user message with text: the last message with role 'user' is the question")
     session_id = x_session_id or body.session_id or (_session_for_user(body.user) if body.user else None)
     model_id = body.model if body.model in services.assistant.registry.models else None
-    issued = answer_request(services, caller.principal, question, session_id=session_id, model_id=model_id,
-                            endpoint="chat_completions")
+    # The whole answer is computed before the first byte, so a failure is still a JSON error with its status.
+    issued = await services.run(answer_request, services, caller.principal, question, session_id=session_id,
+                                model_id=model_id, endpoint="chat_completions")
     created = int(time.time())
     headers = {SESSION_HEADER: issued.session_id}
     completion_id = COMPLETION_PREFIX + issued.answer_id
@@ -135,7 +137,7 @@ def _tokens(text: str) -> int:
     return len(re.findall(r"\w+|[^\w\s]", text))
 
 
-def _events(issued: Issued, completion_id: str, created: int, model: str) -> Iterator[str]:
+async def _events(issued: Issued, completion_id: str, created: int, model: str) -> AsyncIterator[str]:
     """The answer as OpenAI chunks: the role first, then the text piece by piece, then the stop."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:

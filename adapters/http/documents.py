@@ -38,14 +38,17 @@ router = APIRouter(tags=["knowledge"])
 
 @router.get("/v1/documents/{doc_id:path}", response_model=DocumentOut, summary="A cited document's passages",
             responses=responses(401, 404, 422, 429, 503))
-def document(doc_id: str, caller: CallerDep, services: ServicesDep,
-             q: str | None = Query(None, max_length=1000, description="Text to find in the document, "
-                                                                      "e.g. the citation's snippet.")) -> dict[str, Any]:
+async def document(doc_id: str, caller: CallerDep, services: ServicesDep,
+                   q: str | None = Query(None, max_length=1000, description="Text to find in the document, "
+                                                                            "e.g. the citation's snippet.")
+                   ) -> dict[str, Any]:
     """The passages of a cited document. A document your role may not read is reported as not found."""
-    knowledge = services.knowledge
+    return await services.run(_document, services.knowledge, doc_id, caller.principal.role, q)
+
+
+def _document(knowledge: Any, doc_id: str, role: str, q: str | None) -> dict[str, Any]:
     if knowledge is None:
         raise Unavailable("the knowledge base is not configured")
-    role = caller.principal.role
     rows = knowledge.documents(role=role, filters={"doc_id": [doc_id]})
     if not rows:
         raise NotFound(f"no document {doc_id!r} that you may read")

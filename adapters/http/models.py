@@ -78,7 +78,7 @@ def _run(services, caller, tool: str, model_id: str) -> dict[str, Any]:
 
 @router.get("/v1/models", response_model=ModelList, response_model_exclude_none=True, summary="List models",
             responses=responses(401, 429))
-def list_models(caller: CallerDep, services: ServicesDep) -> ModelList:
+async def list_models(caller: CallerDep, services: ServicesDep) -> ModelList:
     """The registered models with their risk tiers; admins also see folders that failed to load."""
     registry = services.assistant.registry
     models = [ModelSummary(id=m.id, owned_by=m.spec.owner or "unknown", name=m.spec.name, entity=m.spec.entity,
@@ -92,19 +92,19 @@ def list_models(caller: CallerDep, services: ServicesDep) -> ModelList:
 
 @router.get("/v1/models/{model_id}", response_model=dict[str, Any], summary="Describe a model",
             responses=responses(401, 404, 429))
-def describe(model_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
+async def describe(model_id: str, caller: CallerDep, services: ServicesDep) -> dict[str, Any]:
     """What the model predicts, its owner, features and tiers (probability bands for analysts and up)."""
-    info = _run(services, caller, "describe_model", model_id)
+    info = await services.run(_run, services, caller, "describe_model", model_id)
     return {"id": info["model_id"], "object": "model", **info}
 
 
 @router.get("/v1/models/{model_id}/posture", response_model=PostureOut, response_model_exclude_none=True,
             summary="Security posture of a model", responses=responses(401, 403, 404, 429))
-def posture(model_id: str, caller: CallerDep, services: ServicesDep,
+async def posture(model_id: str, caller: CallerDep, services: ServicesDep,
             details: bool = Query(False, description="Incidents, counts by attack type and ROC AUC "
                                                      "(security and admin roles).")) -> dict[str, Any]:
     """Is the model safe to rely on now: a grade with plain reasons, from incidents and measurements."""
     if details:
         require_role(caller, SECURITY_ROLES, "posture details")
-    result = _run(services, caller, "security_posture", model_id)
+    result = await services.run(_run, services, caller, "security_posture", model_id)
     return result if details else {k: v for k, v in result.items() if k in SUMMARY_FIELDS}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 
 from adapters.http.auth import ApiKeys
@@ -16,6 +18,7 @@ from assistant.config import Settings
 from assistant.engine import Assistant
 
 log = logging.getLogger("modeldesk.http")
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,13 +41,24 @@ class Services:
     feedback: FeedbackStore
     assistant: Assistant | None = None
     startup: Startup = field(default_factory=Startup)
+    answering: anyio.CapacityLimiter | None = None  # made in the app's event loop, at start-up
 
     @property
     def knowledge(self) -> Any:
         return getattr(self.assistant, "knowledge", None)
 
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run engine work (answers, tools, searches) in the answering threads, first come first served.
 
-def get_services(request: Request) -> Services:
+        Answering is CPU-bound Python: a few threads finish requests sooner than dozens sharing
+        the interpreter, and health checks, metrics and feedback never wait behind them.
+        """
+        if self.answering is None:
+            self.answering = anyio.CapacityLimiter(self.settings.answer_concurrency)
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.answering)
+
+
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 

@@ -128,11 +128,11 @@ def test_real_atlas_gives_case_studies_and_reference_documents():
     technique = by_id["atlas:AML.T0024.002"]
     assert technique.doc_type == "reference" and technique.access == "public"
     # titles say what an item is, since users ask for "the ATLAS technique for ..." and the texts never say it
-    assert technique.title == "MITRE ATLAS sub-technique AML.T0024.002 — Extract AI Model"
-    assert by_id["atlas:AML.T0024"].title == "MITRE ATLAS technique AML.T0024 — Exfiltration via AI Inference API"
-    assert by_id["atlas:AML.M0004"].title == "MITRE ATLAS mitigation AML.M0004 — Restrict Number of AI Model Queries"
-    assert by_id["atlas:AML.TA0010"].title == "MITRE ATLAS tactic AML.TA0010 — Exfiltration"
-    assert study.title.startswith("MITRE ATLAS case study AML.CS0056 — ")
+    assert technique.title == "Extract AI Model (MITRE ATLAS sub-technique AML.T0024.002)"
+    assert by_id["atlas:AML.T0024"].title == "Exfiltration via AI Inference API (MITRE ATLAS technique AML.T0024)"
+    assert by_id["atlas:AML.M0004"].title == "Restrict Number of AI Model Queries (MITRE ATLAS mitigation AML.M0004)"
+    assert by_id["atlas:AML.TA0010"].title == "Exfiltration (MITRE ATLAS tactic AML.TA0010)"
+    assert study.title.endswith(" (MITRE ATLAS case study AML.CS0056)")
     assert technique.url == "https://atlas.mitre.org/techniques/AML.T0024.002"
     mitigations = next(s for s in technique.sections if s.path == ("Mitigations",)).text
     assert "Restrict Number of AI Model Queries (AML.M0004)" in mitigations

@@ -173,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 50])
     parser.add_argument("--mix", nargs="+", choices=sorted(MIXES), default=["predictions", "mixed"])
-    parser.add_argument("--think", type=float, nargs="+", default=[1.0, 0.0],
+    parser.add_argument("--think", type=float, nargs="+", default=[2.0, 0.0],
                         help="mean seconds between a client's questions (0: closed loop)")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run")
     parser.add_argument("--data-dir", type=Path, help="reuse this data directory (default: a temporary one)")
@@ -204,6 +204,8 @@ def main() -> None:
                     runs.append(result)
                     print(f"  {mix:<11} think {think:.1f} s  {n:>3} clients: {result['throughput_rps']:.1f} req/s, "
                           f"p95 {result['p95_ms']:.0f} ms, errors {result['errors']}", flush=True)
+                    for sample in result["error_samples"]:
+                        print(f"    error: {sample}", flush=True)
     finally:
         server.terminate()
         try:
@@ -216,9 +218,8 @@ def main() -> None:
              r["p99_ms"], r["max_ms"], r["errors"], r["no_tool"]] for r in runs]
     print_table(f"HTTP load: /v1/chat on loopback, one uvicorn process, {os.cpu_count()} CPUs, {args.duration:.0f} s "
                 "per run", columns, rows)
-    for r in runs:
-        for sample in r["error_samples"]:
-            print(f"  error ({r['mix']}, {r['clients']} clients): {sample}")
+    if any(r["errors"] for r in runs):
+        print(f"server log: {log_path}" if tmp is None else "(run with --data-dir to keep the server log)")
     command = "python -m bench.load " + " ".join(sys.argv[1:])
     path = write_json(args.out, {"command": command.strip(), "cpus": os.cpu_count(), "server_ready_s": ready_s,
                                  "warm_up_s": warm_s, "target": "0 errors, p95 <= 300 ms at 50 clients (predictions)",

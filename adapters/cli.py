@@ -405,9 +405,11 @@ def demo(no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the de
                  "modeldesk what-if credit-default C-10293 balance-=500",
                  "modeldesk cohort credit-default region==West", "modeldesk performance customer-churn"):
         console.print(f"  {line}")
-    if not settings.api_keys:
+    if settings.api_keys:
+        console.print("\nServing with the keys in MODELDESK_API_KEYS.")
+    else:
         settings = settings.model_copy(update={"api_keys": _demo_keys(settings)})
-    _print_keys(settings, host, port)
+        _print_keys(settings, host, port)
     if not no_serve:
         _serve(settings, host, port)
 

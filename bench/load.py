@@ -7,8 +7,8 @@ The server is a subprocess (`python -m adapters.cli serve`) over the demo models
 temporary data directory, and the bundled corpus (ingested at start-up). Each client has its own
 API key and holds conversations: a question about one record, then follow-ups in the same
 session ("Why?", a what-if, a cohort narrowed down). Clients wait `--think` seconds (uniform
-between 0 and twice that) between questions, as a person reading the answer would; `--think 0`
-is a closed loop that measures saturation. Errors are non-200 responses and transport failures;
+between 0 and twice that) between questions, as a person reading the answer would, and start
+staggered by as much; `--think 0` is a closed loop that measures saturation. Errors are non-200 responses and transport failures;
 "no tool" counts 200 answers that called no tool (a clarifying question instead of an answer).
 """
 
@@ -78,6 +78,8 @@ async def client(url: str, key: str, conversations: list[list[str]], deadline: f
                  seed: int, tally: Tally, http: httpx.AsyncClient) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {key}"}
+    if think > 0:  # people do not all press Enter at the same instant: stagger the first questions
+        await asyncio.sleep(rng.uniform(0, 2 * think))
     while time.perf_counter() < deadline:
         session = None
         for template in rng.choice(conversations):

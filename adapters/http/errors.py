@@ -87,7 +87,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
         elif err.get("type") == "missing":
             problems.append(f"{where} is required")
         else:
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+            problems.append(f"{where}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}")
     return "invalid_request", "; ".join(problems) or "the request is not valid"
 
 

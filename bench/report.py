@@ -60,7 +60,13 @@ def main() -> None:
                 "p95 <= 150 ms, document questions p50 <= 100 ms.", ""]
     load = _load("load")
     if load:
-        out += [f"**Load** — `python -m bench.load` ({load['when']})", "", "```", json.dumps(load.get("results", load), indent=1)[:1500], "```", ""]
+        out += [f"**Load** — `python -m bench.load` ({load['when']}; one server process, loopback; think = seconds "
+                "between a client's questions, 0 = closed loop)", "",
+                "| mix | clients | think s | requests/s | p50 ms | p95 ms | p99 ms | errors |", "|---|---|---|---|---|---|---|---|"]
+        for r in load["runs"]:
+            out.append(f"| {r['mix']} | {r['clients']} | {r['think_s']:g} | {r['throughput_rps']:.1f} | {r['p50_ms']:.0f} | "
+                       f"{r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} |")
+        out += ["", f"Target: {load['target']}.", ""]
     print("\n".join(out))
 
 

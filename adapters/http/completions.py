@@ -92,7 +92,10 @@ class Completion(BaseModel):
 
 router = APIRouter(tags=["chat"])
 
-_STREAM_DOC = {"text/event-stream": {"schema": {"type": "string"},
+# Each server-sent event: a `data` line holding a JSON chunk (or "[DONE]"), optionally an `event` name.
+_SSE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}, "event": {"type": "string"},
+                                               "id": {"type": "string"}}, "required": ["data"]}
+_STREAM_DOC = {"text/event-stream": {"schema": _SSE_EVENT,
                                      "example": 'data: {"object": "chat.completion.chunk", ...}\n\ndata: [DONE]\n\n'}}
 
 

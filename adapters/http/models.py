@@ -12,6 +12,7 @@ from adapters.http.errors import responses
 from adapters.http.services import ServicesDep
 from assistant.conversation.tools import Toolbox, run_tool
 from assistant.policy import shape
+from assistant.posture import IncidentSummary as Incident  # the core's type, shown as is
 
 
 class ModelSummary(BaseModel):
@@ -39,17 +40,6 @@ class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelSummary]
     problems: list[ModelProblem] | None = Field(None, description="Model folders that failed to load (admin only).")
-
-
-class Incident(BaseModel):
-    doc_id: str
-    id: str
-    title: str
-    date: str | None = None
-    attack_type: str | None = None
-    severity: str | None = None
-    status: str | None = None
-    atlas_techniques: list[str] = []
 
 
 class PostureOut(BaseModel):

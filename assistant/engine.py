@@ -23,10 +23,16 @@ class Assistant:
     """Understands a question, calls the tools, and writes a grounded answer shaped by role."""
 
     def __init__(self, registry: Registry, knowledge: Any = None, *, sessions: SessionStore | None = None,
-                 planner: Planner | None = None, writer: Writer | None = None):
+                 planner: Planner | None = None, writer: Writer | None = None, monitor: Any = None,
+                 guard: Any = None, audit: Any = None):
         self.registry = registry
         self.knowledge = knowledge
         self.sessions = sessions or MemorySessions()
+        # Monitoring (assistant.monitoring): records every scored input row; posture reads it back.
+        self.monitor = monitor
+        # Guardrails (assistant.guard.Guard) and the audit log (assistant.audit); None runs without them.
+        self.guard = guard
+        self.audit = audit
         self.planner = planner or RulePlanner(registry, getattr(knowledge, "embedder", None))
         self.writer = writer or TemplateWriter()
 
@@ -70,7 +76,8 @@ class Assistant:
         if not plan.steps:
             text = "Starting over. What would you like to know?" if plan.reset else self.help_text()
             return Answer(session_id=session_id, text=text)
-        toolbox = Toolbox(self.registry, self.knowledge, role=principal.role)
+        toolbox = Toolbox(self.registry, self.knowledge, role=principal.role, monitor=self.monitor,
+                          alerts=getattr(self.guard, "alerts_for_model", None))
         calls: list[ToolCall] = []
         results = []
         errors: list[str] = []
@@ -82,6 +89,8 @@ class Assistant:
                 calls.append(ToolCall(name=step.name, arguments=step.arguments, error=exc.message))
                 errors.append(_sentence(exc.message))
                 continue
+            if self.monitor is not None:
+                self.monitor.observe(step.name, result)  # never raises: monitoring must not break an answer
             calls.append(ToolCall(name=step.name, arguments=step.arguments,
                                   result=shape(result.model_dump(mode="json"), principal.role)))
             results.append((step.name, result))

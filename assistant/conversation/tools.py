@@ -111,6 +111,8 @@ class Toolbox:
     registry: Registry
     knowledge: Any = None  # knowledge.base.KnowledgeBase; None runs models-only
     role: str = "business"
+    monitor: Any = None  # assistant.monitoring: recent inputs, drift and anomalies for posture; None skips them
+    alerts: Callable[[str], list[dict]] | None = None  # probing alerts for a model id, from the guardrails
 
     def predict(self, args: PredictArgs) -> predict.Prediction | predict.CohortSummary:
         """Risk tier and recommended action for one record (record_id), or tier counts for a cohort (filters)."""

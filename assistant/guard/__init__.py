@@ -1,0 +1,1 @@
+"""Guardrails: input screening, query-stream detection, budgets, locks and alerts around every answer."""

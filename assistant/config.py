@@ -48,6 +48,9 @@ class Settings(BaseSettings):
                                     "the rest wait their turn in order. Answering is CPU-bound, so about one per "
                                     "core keeps latency even under load.")
 
+    guardrails: bool = Field(True, description="Screen questions, watch each principal's query stream, enforce "
+                             "budgets and locks. Turn off only to measure what the guardrails prevent (bench/attacks).")
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:

@@ -8,13 +8,20 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from assistant.errors import ConfigError
 
 PREFIX = "MODELDESK_"
 ROLES = ("business", "analyst", "security", "admin")
+# Slack's own variable names, read without the MODELDESK_ prefix (as Slack's docs and tools name them).
+SLACK_NAMES = {"slack_bot_token": "SLACK_BOT_TOKEN", "slack_signing_secret": "SLACK_SIGNING_SECRET",
+               "slack_app_token": "SLACK_APP_TOKEN"}
+
+
+def _slack_name(field: str) -> AliasChoices:
+    return AliasChoices(SLACK_NAMES[field], field)
 
 
 def split_path(value: str | None) -> list[Path]:
@@ -47,6 +54,17 @@ class Settings(BaseSettings):
     answer_concurrency: int = Field(2, ge=1, le=64, description="Answers computed at once by one server process; "
                                     "the rest wait their turn in order. Answering is CPU-bound, so about one per "
                                     "core keeps latency even under load.")
+    slack_bot_token: str = Field("", validation_alias=_slack_name("slack_bot_token"),
+                                 description="SLACK_BOT_TOKEN: the bot's xoxb- token (Slack's Web API).")
+    slack_signing_secret: str = Field("", validation_alias=_slack_name("slack_signing_secret"),
+                                      description="SLACK_SIGNING_SECRET: verifies requests to POST /slack/events.")
+    slack_app_token: str = Field("", validation_alias=_slack_name("slack_app_token"),
+                                 description="SLACK_APP_TOKEN: the app-level xapp- token for Socket Mode.")
+    slack_api_url: str = Field("", description="Slack Web API base URL (proxies, tests), e.g. "
+                               "http://127.0.0.1:9000/api/; empty means Slack's own.")
+    slack_users: dict[str, dict[str, str]] = Field(default_factory=dict, description="JSON {slack user id: "
+                                                   "{principal, role}}; unknown users are business, slack:<id>.")
+    slack_security_channel: str = Field("", description="Slack channel id that probing alerts are posted to.")
 
     guardrails: bool = Field(True, description="Screen questions, watch each principal's query stream, enforce "
                              "budgets and locks. Turn off only to measure what the guardrails prevent (bench/attacks).")
@@ -65,6 +83,38 @@ class Settings(BaseSettings):
             if role not in ROLES:
                 raise ValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
         return value
+
+    @field_validator("slack_users", mode="before")
+    @classmethod
+    def _parse_slack_users(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError("must be a JSON object {slack user id: {principal, role}}")
+        for user, entry in value.items():
+            if not isinstance(entry, dict) or not entry.get("principal"):
+                raise ValueError(f"entry for Slack user {user} needs a 'principal'")
+            role = entry.setdefault("role", "business")
+            if role not in ROLES:
+                raise ValueError(f"role {role!r} of Slack user {user} is not one of {', '.join(ROLES)}")
+        return value
+
+    @field_validator("slack_bot_token", "slack_app_token")
+    @classmethod
+    def _slack_token(cls, value: str, info: Any) -> str:
+        value = value.strip()
+        prefix = "xoxb-" if info.field_name == "slack_bot_token" else "xapp-"
+        if value and not value.startswith(prefix):
+            raise ValueError(f"must be a Slack token starting with {prefix}")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and "://" not in value:
+            raise ValueError("must be a URL such as http://127.0.0.1:9000/api/")
+        return value if not value or value.endswith("/") else value + "/"  # the Web API client appends method names
 
     @field_validator("chroma_url", "redis_url")
     @classmethod
@@ -93,6 +143,13 @@ class Settings(BaseSettings):
         return self.data_dir / "demo"
 
 
+def _env_name(field: str) -> str:
+    """The environment variable behind a settings field (Slack's names carry no prefix)."""
+    if field.upper() in SLACK_NAMES.values():
+        return field.upper()
+    return SLACK_NAMES.get(field) or f"{PREFIX}{field.upper()}"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings; a bad value raises ConfigError naming the environment variable."""
     try:
@@ -101,9 +158,9 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{PREFIX}{field.upper()}: {err['msg']}")
+            problems.append(f"{_env_name(field)}: {err['msg']}")
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None
     except SettingsError as exc:  # raised before validation, e.g. a JSON field that is not JSON
         match = re.search(r'field "(\w+)"', str(exc))
-        name = f"{PREFIX}{match.group(1).upper()}" if match else "a MODELDESK_ variable"
+        name = _env_name(match.group(1)) if match else "a MODELDESK_ variable"
         raise ConfigError(f"invalid settings: {name}: not valid JSON") from None

@@ -109,3 +109,13 @@ def registry_all(demo_models: Path, user_models: Path):
     from assistant.models.registry import Registry
 
     return Registry([demo_models, user_models / "claims-hgb"])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real redis-server for the session (tests/redis_server.py); yields its URL. Use a unique key prefix."""
+    from .redis_server import start_redis_server
+
+    server = start_redis_server(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()

@@ -6,13 +6,14 @@ import time
 import uuid
 from typing import Any
 
-from assistant.answer import Answer, Principal, ToolCall
+from assistant.answer import Answer, Principal, Refusal, ToolCall
 from assistant.config import Settings
 from assistant.conversation.planner import Plan, Planner, RulePlanner, _advance
 from assistant.conversation.state import MemorySessions, SessionStore, SqliteSessions
 from assistant.conversation.tools import Toolbox, run_tool
 from assistant.conversation.writer import TemplateWriter, Writer
 from assistant.errors import AssistantError, BadInput
+from assistant.guard.refusals import text as refusal_text
 from assistant.models.registry import Registry
 from assistant.policy import shape
 
@@ -38,16 +39,44 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, knowledge: Any = None) -> "Assistant":
-        """The embedded default: models from the configured folders, the knowledge base, SQLite sessions."""
+        """The embedded default: models from the configured folders, the knowledge base, SQLite state.
+
+        With MODELDESK_REDIS_URL set, guard state and the audit log live in Redis instead.
+        """
         if knowledge is None:
             from knowledge.base import KnowledgeBase
 
             knowledge = KnowledgeBase(settings)
-        return cls(Registry(settings.models_dirs), knowledge,
-                   sessions=SqliteSessions(settings.data_dir / "state" / "sessions.sqlite"))
+        from assistant.audit import open_audit_log
+
+        registry = Registry(settings.models_dirs)
+        guard = None
+        if settings.guardrails:
+            from assistant.guard.guard import Guard
+
+            guard = Guard.from_settings(settings, registry)
+        return cls(registry, knowledge, sessions=SqliteSessions(settings.data_dir / "state" / "sessions.sqlite"),
+                   guard=guard, audit=open_audit_log(settings))
+
+    @property
+    def alert_sinks(self) -> list:
+        """Callables told about every probing alert (e.g. a Slack security channel); empty without guardrails."""
+        return self.guard.sinks if self.guard is not None else []
 
     def answer(self, question: str, principal: Principal, session_id: str | None = None,
-               model_id: str | None = None) -> Answer:
+               model_id: str | None = None, *, answer_id: str | None = None) -> Answer:
+        """Answer one message. Every call — answered, refused or failed — is written to the audit log."""
+        started = time.perf_counter()
+        ts = time.time()
+        try:
+            answer = self._answer(question, principal, session_id, model_id)
+        except AssistantError as exc:
+            self._audit(question, principal, None, started, ts, model_id, answer_id, session_id, error=exc)
+            raise
+        self._audit(question, principal, answer, started, ts, model_id, answer_id, session_id)
+        return answer
+
+    def _answer(self, question: str, principal: Principal, session_id: str | None, model_id: str | None) -> Answer:
         question = (question or "").strip()
         if not question:
             raise BadInput("the message is empty; ask a question such as \"What is the risk tier for C-10293?\"")
@@ -56,33 +85,48 @@ class Assistant:
         if model_id is not None:
             self.registry.get(model_id)  # unknown model → NotFound with suggestions
         session_id = session_id or uuid.uuid4().hex
+        if self.guard is not None and (locked := self.guard.gate(principal)) is not None:
+            return _refused(session_id, locked)
         state = self.sessions.load(session_id)
         plan = self.planner.plan(question, state, model_id)
+        if self.guard is not None:
+            models = [s.arguments.get("model_id") for s in plan.steps] + [model_id, state.model_id]
+            refused = self.guard.screen(principal, question, [m for m in dict.fromkeys(models) if m])
+            if refused is not None:
+                state.turns += 1
+                self.sessions.save(session_id, state)
+                return _refused(session_id, refused)
         if plan.reset:
             state = state.reset()
-        answer = self._respond(question, plan, principal, session_id)
+        answer, executed = self._respond(question, plan, principal, session_id)
         if plan.clarify:
             state.pending = question  # answered by the next message ("the churn one")
-        if answer.tool_calls:
-            state = _advance(state, [s for s, c in zip(plan.steps, answer.tool_calls) if c.error is None] or [])
+        if executed:
+            state = _advance(state, executed)
         state.turns += 1
         self.sessions.save(session_id, state)
         return answer
 
-    def _respond(self, question: str, plan: Plan, principal: Principal, session_id: str) -> Answer:
+    def _respond(self, question: str, plan: Plan, principal: Principal, session_id: str) -> tuple[Answer, list]:
         if plan.clarify:
             options = f" Options: {', '.join(plan.options)}." if plan.options else ""
-            return Answer(session_id=session_id, text=plan.clarify + options, clarification=plan.options)
+            return Answer(session_id=session_id, text=plan.clarify + options, clarification=plan.options), []
         if not plan.steps:
             text = "Starting over. What would you like to know?" if plan.reset else self.help_text()
-            return Answer(session_id=session_id, text=text)
+            return Answer(session_id=session_id, text=text), []
+        steps, notices, refusals = list(plan.steps), [], []
+        if self.guard is not None:
+            review = self.guard.review(principal, steps, question)
+            if review.lock is not None:
+                return _refused(session_id, review.lock), []
+            steps, notices, refusals = review.steps, review.notices, review.refused
         toolbox = Toolbox(self.registry, self.knowledge, role=principal.role, monitor=self.monitor,
-                          alerts=getattr(self.guard, "alerts_for_model", None))
+                          alerts=getattr(self.guard, "alerts_for_model", None), guard=self.guard)
         calls: list[ToolCall] = []
         results = []
         errors: list[str] = []
-        for step in plan.steps:
-            started = time.perf_counter()
+        executed = []
+        for step in steps:
             try:
                 result = run_tool(toolbox, step.name, step.arguments)
             except AssistantError as exc:
@@ -94,15 +138,51 @@ class Assistant:
             calls.append(ToolCall(name=step.name, arguments=step.arguments,
                                   result=shape(result.model_dump(mode="json"), principal.role)))
             results.append((step.name, result))
-            del started
+            executed.append(step)
+        if self.guard is not None and executed:
+            self.guard.observe(principal, question, [(s, r) for s, (_, r) in zip(executed, results)])
+        if refusals and not results:
+            first = refusals[0][1]
+            return _refused(session_id, first, notes=[_sentence(e) for e in errors]), executed
         written = self.writer.write(question, results, principal.role)
-        text = "\n\n".join(p for p in [written.text, *errors] if p)
+        declined = list(dict.fromkeys(refusal_text(r) for _, r in refusals))
+        text = "\n\n".join(p for p in [*notices, written.text, *declined, *errors] if p)
         context = None
         if plan.context:
             context = "Continuing with " + ", ".join(plan.context) + "."
             text = f"_{context}_\n\n{text}"
         return Answer(session_id=session_id, text=text, facts=written.facts, citations=written.citations,
-                      tool_calls=calls, context=context)
+                      tool_calls=calls, context=context), executed
+
+    def _audit(self, question: str, principal: Principal, answer: Answer | None, started: float, ts: float,
+               model_id: str | None, answer_id: str | None, session_id: str | None, *,
+               error: AssistantError | None = None) -> None:
+        if self.audit is None:
+            return
+        from assistant.audit import AuditEntry
+
+        latency = (time.perf_counter() - started) * 1000
+        try:
+            if answer is None:
+                entry = AuditEntry(ts=ts, principal=principal.id, role=principal.role, channel=principal.channel,
+                                   session_id=session_id, question=question or "", model_id=model_id, verdict="error",
+                                   category=getattr(error, "code", None), latency_ms=latency, answer_id=answer_id,
+                                   detail=error.message if error else None)
+            else:
+                used = model_id or next((t.arguments.get("model_id") for t in answer.tool_calls
+                                         if t.arguments.get("model_id")), None)
+                verdict = None
+                if answer.refusal is not None and answer.refusal.category == "locked":
+                    verdict = "locked"
+                elif not answer.refused and answer.text.startswith("Note: you have asked many"):
+                    verdict = "warned"
+                entry = AuditEntry.for_answer(question, principal, answer, latency_ms=latency, model_id=used,
+                                              verdict=verdict, answer_id=answer_id, ts=ts)
+            self.audit.record(entry)  # never raises: the audit trail must not break a request
+        except Exception:  # noqa: BLE001 - a malformed entry is logged, the answer still goes out
+            import logging
+
+            logging.getLogger("modeldesk.audit").exception("could not write an audit entry")
 
     def help_text(self) -> str:
         names = ", ".join(f"{m.spec.name} (`{m.id}`)" for m in self.registry) or "no models yet"
@@ -111,6 +191,11 @@ class Assistant:
                 "how many customers in a group are high risk; how accurate a model is and where it goes wrong; "
                 "its limitations and policies; incidents and whether it is safe to rely on right now. "
                 f"Models: {names}.")
+
+
+def _refused(session_id: str, refusal: Refusal, notes: list[str] | None = None) -> Answer:
+    return Answer(session_id=session_id, text="\n\n".join([refusal_text(refusal), *(notes or [])]), refused=True,
+                  refusal=refusal)
 
 
 def _sentence(message: str) -> str:

@@ -40,12 +40,14 @@ def answer_request(services: Services, principal: Principal, message: str, *, se
     """
     session_id = session_id or uuid.uuid4().hex
     engine_session = f"{principal.id}/{session_id}"
+    answer_id = uuid.uuid4().hex
     try:
-        answer = services.assistant.answer(message, principal, session_id=engine_session, model_id=model_id)
+        answer = services.assistant.answer(message, principal, session_id=engine_session, model_id=model_id,
+                                           answer_id=answer_id)
     except Refused as exc:  # a refusal is an answer the user reads, not a failed request
         answer = Answer(session_id=engine_session, text=exc.message, refused=True,
                         refusal=Refusal(category=exc.category, reason=exc.message, alternative=exc.alternative))
-    issued = Issued(answer=answer, answer_id=uuid.uuid4().hex, session_id=session_id)
+    issued = Issued(answer=answer, answer_id=answer_id, session_id=session_id)
     services.feedback.issued(issued.answer_id, session_id, principal.id, principal.role, endpoint, answer.refused)
     services.metrics.answered(answer, endpoint)
     return issued

@@ -113,6 +113,7 @@ class Toolbox:
     role: str = "business"
     monitor: Any = None  # assistant.monitoring: recent inputs, drift and anomalies for posture; None skips them
     alerts: Callable[[str], list[dict]] | None = None  # probing alerts for a model id, from the guardrails
+    guard: Any = None  # assistant.guard.Guard, for the security team's probing-alert questions
 
     def predict(self, args: PredictArgs) -> predict.Prediction | predict.CohortSummary:
         """Risk tier and recommended action for one record (record_id), or tier counts for a cohort (filters)."""

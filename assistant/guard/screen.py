@@ -1,0 +1,388 @@
+"""Input screening: is this message an attempt to extract, invert or hijack the models?
+
+Each refusal category is a family of general English patterns, listed in one place (`SCREENS`).
+Messages are screened in several readings (as typed, normalised, de-leeted, decoded from base64
+or rot13) so that light obfuscation does not slip through. Questions *about* an attack ("what is
+membership inference?", "how do you protect against extraction?") are educational, not attacks,
+and are let through to the documents that answer them.
+
+The patterns are written from the attack families (Tramèr et al., PRADA, MITRE ATLAS AML.T0024
+and neighbours) and from the product's public vocabulary, never from an evaluation set.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable
+
+from knowledge import injection
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Why a message was screened out: the category, the rule that matched and its evidence."""
+
+    category: str
+    rule: str
+    evidence: str
+
+
+# -- vocabulary shared by the screens ------------------------------------------------------------
+_MODEL = r"(?:model|classifier|scorer|algorithm|system|engine|ai|network|forest|tree|regression|estimator)"
+_ENTITIES = (r"(?:customers?|clients?|accounts?|records?|rows?|transactions?|policies|policyholders?|people|persons?|"
+             r"borrowers?|applicants?|members?|subscribers?|users?|cardholders?|entries|ids|cases|claims?|entities)")
+_OUTPUTS = (r"(?:predictions?|scores?|scorings?|probabilit(?:y|ies)|likelihoods?|risk (?:scores?|levels?|ratings?)|"
+            r"tiers?|ratings?|outputs?|results?|labels?|classifications?|decisions?|odds)")
+_ALL = (r"(?:all|every|each|entire|whole|complete|full|everyone|everybody|every ?one|the rest of|remaining|"
+        r"thousands?|hundreds?|bulk|mass|\d{3,}|[2-9]\d)")
+_GIVE = (r"(?:list|lists|listing|dump|dumps|export|exports|download|print|output|give|giving|send|show|extract|pull|"
+         r"provide|share|generate|produce|return|enumerate|iterate|compile|tabulate|paste|spit out|write out|fetch|"
+         r"retrieve|scrape|copy|email|mail|hand over|run (?:through|over)|go through|page through|loop (?:over|through))")
+_FILE = (r"(?:csv|spreadsheet|excel|xlsx|json|file|dump|export|database|db|table|raw data|one by one|one at a time|"
+         r"row by row|line by line|in batches|batch(?:es)?|pages?|paginat\w*|api)")
+_PERSON = (r"(?:[a-z]{1,4}-?\d{3,}|(?:mr|mrs|ms|miss|dr)\.? [a-z]+|[a-z]+ [a-z]+'s|she|he|her|him|his|they|them|"
+           r"this (?:customer|person|client|applicant|individual|cardholder|account holder|borrower)|"
+           r"that (?:customer|person|client|applicant|individual|cardholder|borrower)|a (?:specific|particular|certain) "
+           r"(?:customer|person|client|individual)|my (?:\w+ )?(?:neighbou?r|friend|ex|colleague|boss|wife|husband|"
+           r"partner|brother|sister|mother|father|mum|mom|dad|son|daughter|tenant|landlord|client|customer)|"
+           r"my (?:own )?(?:data|record|details|information)|i\b|me\b|someone|somebody|anyone|a person|a named person)")
+_TRAINING = (r"(?:training|train|trained|fitting|fit|fitted|reference|development|dev|modell?ing|calibration|"
+             r"validation|holdout|learning|built|build)")
+_TRAINSET = rf"(?:{_TRAINING}\s*(?:data(?:set)?|set|sample|population|cohort|records?|rows?|examples?|corpus|pool)?)"
+_FRAUD = (r"(?:fraud|flag\w*|alert\w*|detect\w*|screen\w*|monitor\w*|transaction\w*|transfers?|payments?|purchases?|"
+          r"charges?|wires?|merchant\w*|card|chargebacks?|aml|money|cash|withdrawals?)")
+_CAUGHT = (r"(?:flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
+           r"trigger(?:ed|s|ing)?|trip(?:ped)?|picked up|pick(?:ed)? up|marked|review(?:ed)?|alert(?:ed|s)?|"
+           r"escalat(?:ed|e)|held|investigat(?:ed|e)|suspicious|high[- ]risk|red[- ]flag(?:ged)?|scrutini[sz]ed|seen)")
+
+
+def _rx(pattern: str) -> Callable[[str], str | None]:
+    compiled = re.compile(pattern)
+
+    def find(text: str) -> str | None:
+        m = compiled.search(text)
+        return m.group(0) if m else None
+
+    return find
+
+
+def _top_n(text: str) -> str | None:
+    """"Top 500 customers" asks for more than a page; "top 5" is an ordinary work list."""
+    for m in re.finditer(rf"\b(?:top|first|highest|riskiest|worst|last|next)\s+(\d[\d,]*)\s+(?:\w+\s+){{0,3}}?{_ENTITIES}", text):
+        if int(m.group(1).replace(",", "")) > PAGE:
+            return m.group(0)
+    for m in re.finditer(rf"\b(\d[\d,]*)\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b.{{0,40}}\b{_OUTPUTS}", text):
+        if int(m.group(1).replace(",", "")) > PAGE and re.search(rf"\b{_GIVE}\b", text):
+            return m.group(0)
+    return None
+
+
+PAGE = 10  # the most per-record results any answer carries
+
+
+# -- the screens: category -> (rule name, finder) ------------------------------------------------
+SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
+    "model_internals": [
+        ("coefficients", _rx(r"\b(?:coefficients?|coeffs?|coefs?|intercepts?|log[- ]odds weights?|beta (?:values|coefficients|weights))\b")),
+        ("weights and parameters", _rx(
+            r"\b(?:exact|raw|precise|actual|numeric(?:al)?|full|all(?: the| of the)?|learned|learnt|internal|fitted|"
+            r"trained|underlying|individual|per[- ]feature|numerical)\s+(?:model\s+|feature\s+)?(?:weights?|parameters?|params|"
+            r"weightings?)\b"
+            rf"|\b(?:weights?|parameters?|params)\s+(?:vector|matrix|file|dump|values?|of (?:the|your|this|that) {_MODEL})\b"
+            rf"|\b{_MODEL}(?:'s)? (?:weights|parameters|params)\b|\bweight (?:for|of|on) each (?:feature|input|variable)\b")),
+        ("hyperparameters", _rx(r"\bhyper[- ]?param\w*|\blearning rate\b|\bmax[_ ]depth\b|\bn[_ ]estimators\b|"
+                                r"\bregulari[sz]ation (?:strength|parameter|term|constant)\b|\bnumber of (?:trees|estimators|leaves)\b")),
+        ("tree structure", _rx(
+            r"\b(?:trees?|forest|ensemble|gradient boost\w*|boosted)\b.{0,40}\b(?:structure|splits?|nodes?|branches|leaf|leaves|"
+            r"depths?|dump|export|layout|graph|diagram)\b"
+            r"|\bsplit(?:ting)? (?:points?|thresholds?|values?|conditions?|criteria|rules?)\b"
+            r"|\b(?:node|split|leaf) (?:by|for) (?:node|split|leaf)\b")),
+        ("decision boundary", _rx(r"\bdecision (?:boundar(?:y|ies)|surface|function|frontier|hyperplane)\b"
+                                  r"|\b(?:separating|separation) (?:hyperplane|line|surface)\b")),
+        ("all the rules", _rx(
+            rf"\b(?:all|every|each|entire|whole|complete|full|exact)\s+(?:of\s+)?(?:the\s+|its\s+|your\s+)?(?:internal\s+|scoring\s+|decision\s+|if[- ]then\s+)?"
+            rf"rules?\s+(?:(?:that\s+|which\s+)?(?:the|this|your|it)\s*{_MODEL}?\s*(?:uses?|applies|follows|has)|(?:of|behind|in|inside)\s+(?:the\s+)?(?:\w+\s+)?{_MODEL})"
+            r"|\b(?:scoring|decision|if[- ]then|flagging|classification) rules\b"
+            rf"|\brules? (?:the|this|your) (?:\w+ )?{_MODEL} (?:uses?|applies|follows)\b")),
+        ("exact thresholds", _rx(
+            r"\b(?:exact|precise|specific|actual|internal|hidden|secret|numeric|numerical)\s+(?:score\s+|probability\s+|decision\s+|"
+            r"model\s+|flagging\s+|classification\s+|feature\s+)?(?:thresholds?|cut-?offs?|cut ?points?|boundar(?:y|ies)|"
+            r"breakpoints?|tipping points?|trigger points?|trigger values?)\b(?!\s+(?:of|for|between) (?:the |each |every )?(?:risk )?(?:tiers?|bands?))"
+            r"|\b(?:decision|classification|flagging|alert) threshold\b"
+            r"|\bat (?:exactly )?what (?:exact |precise )?(?:value|point|amount|level|number|score|probability)\b.{0,40}\b(?:flip|switch|tip|cross|change|trigger|flag)")),
+        ("formula", _rx(
+            r"\b(?:exact|full|complete|underlying|mathematical|precise|actual|internal|whole)\s+(?:scoring\s+|score\s+|risk\s+)?(?:formula|equation|"
+            r"function|calculation|math(?:s|ematics)?|algorithm|logic|code)\b"
+            rf"|\b(?:formula|equation)\s+(?:the|this|that|your|it)?\s*(?:\w+\s+)?{_MODEL}?\s*uses\b|\bscoring (?:formula|equation|function|code)\b"
+            r"|\bhow (?:exactly|precisely) (?:is|does) (?:the|it|this) (?:\w+ )?(?:score|probability) (?:get )?(?:computed|calculated)\b")),
+        ("artifact", _rx(
+            r"\b(?:model|artifact|pickle|pickled|joblib|skops|onnx|weights?|checkpoint|serialized|serialised)\s+(?:file|binary|object|dump)s?\b"
+            r"|\.(?:joblib|pkl|pickle|skops|onnx|h5)\b|\b(?:download|export|copy|send|share|give)\s+(?:me\s+)?(?:a copy of\s+)?(?:the|your|this)\s+(?:\w+\s+)?model\b(?!\s+(?:card|documentation|doc|report|summary))"
+            r"|\bsource code\b|\bmodel\.yaml\b")),
+        ("replicate the model", _rx(
+            rf"\b(?:replicate|clone|copy|rebuild|recreate|reproduce|reconstruct|reverse[- ]engineer|steal|extract|mimic|"
+            rf"approximate|imitate|distil+|train a (?:copy|clone|surrogate|shadow|substitute|replica))\b.{{0,40}}\b(?:the|your|this|that|its|our)?\s*(?:\w+\s+)?{_MODEL}\b"
+            rf"|\b(?:surrogate|shadow|substitute|knock-?off|copycat|clone|replica|stolen) (?:models?|classifiers?)\b")),
+    ],
+    "bulk_extraction": [
+        ("every record's output", _rx(
+            rf"\b{_OUTPUTS}\b.{{0,40}}\b(?:of|for|on|across|by)\s+(?:all|every|each|the whole|the entire|everyone|everybody|all of)\b"
+            rf"|\b(?:all|every|each)\s+(?:single\s+|one\s+of\s+(?:the|our)\s+)?{_ENTITIES}(?:'s?)?\s+(?:\w+\s+){{0,2}}{_OUTPUTS}\b"
+            rf"|\b{_GIVE}\b.{{0,50}}\b{_ALL}\b.{{0,40}}\b{_OUTPUTS}\b")),
+        ("dump of records", _rx(
+            rf"\b{_GIVE}\b.{{0,50}}\b{_ALL}\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,60}}\b{_FILE}\b"
+            rf"|\b{_GIVE}\b.{{0,30}}\b(?:the\s+)?(?:whole|entire|full|complete|raw)\s+(?:\w+\s+){{0,2}}?(?:data(?:set|base)?|table|records|book|portfolio|file)\b"
+            rf"|\b{_ALL}\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,40}}\b(?:as|in|into|to) (?:a |an )?{_FILE}\b"
+            rf"|\b{_FILE}\b.{{0,20}}\b(?:of|with|for)\s+{_ALL}\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b")),
+        ("more than a page", _top_n),
+        ("paging", _rx(rf"\b(?:next|another|following|remaining|subsequent)\s+(?:\d+|page|batch|set|hundred|thousand|chunk|block)s?\b.{{0,30}}\b(?:{_ENTITIES}|{_OUTPUTS}|ids?)\b"
+                       r"|\bpage \d+ of\b|\b(?:continue|keep) (?:listing|going through|dumping|exporting|paging)\b")),
+        ("training rows", _rx(
+            rf"\b{_GIVE}\b.{{0,40}}\b(?:the\s+)?{_TRAINING}\s+(?:data(?:set)?|set|rows?|records?|examples?|samples?|table|file|labels)\b"
+            rf"|\b{_TRAINING}\s+(?:data(?:set)?|set|rows?|records?|examples?|samples?)\b.{{0,30}}\b(?:as|in|into) (?:a |an )?{_FILE}\b"
+            rf"|\b(?:raw|row[- ]level|individual|every)\s+{_TRAINING}\s+(?:data|rows?|records?|examples?|samples?)\b")),
+    ],
+    "membership_inference": [
+        ("was someone in the training data", _rx(
+            rf"\b(?:was|were|is|are|did|does|has|have)\b.{{0,50}}\b{_PERSON}(?:'s)?\b.{{0,40}}\b(?:in|part of|included in|inside|among|used (?:in|for|to)|"
+            rf"used as|contained in|present in|appear(?:s|ed)? in|member of|seen (?:in|during|by))\s+(?:the\s+|your\s+|its\s+)?(?:\w+\s+)?{_TRAINSET}"
+            rf"|\b{_TRAINSET}\s+(?:include|includes|included|contain|contains|contained|ha[sd]|have)\b.{{0,40}}\b{_PERSON}"
+            rf"|\b(?:did|was|has|have)\s+(?:the|your|this)?\s*(?:\w+\s+)?{_MODEL}\s+(?:trained|fit|fitted|built|learn\w*|see[n]?)\s+(?:on|from|with|using)\s+{_PERSON}"
+            rf"|\b{_PERSON}(?:'s)?\s+(?:data|record|details|information|row|file)\s+(?:was|were|is|got|been)\s+(?:\w+\s+)?(?:used|included|part)\b.{{0,30}}\b(?:train|fit|build|model)")),
+        ("membership test", _rx(rf"\bmembership\b.{{0,30}}\b(?:of|for|on|status|check|test)\b.{{0,30}}\b{_PERSON}"
+                                r"|\b(?:member|non-?member)\s+(?:or|vs\.?|versus)\s+(?:non-?member|member)\b"
+                                rf"|\b(?:tell|determine|figure out|check|work out|find out|know)\b.{{0,30}}\b(?:whether|if)\b.{{0,60}}\b{_TRAINSET}")),
+    ],
+    "inversion": [
+        ("reconstruct a person's data", _rx(
+            r"\b(?:reconstruct|recreate|rebuild|recover|reverse[- ]engineer|back out|invert|unmask|de-?anonymi[sz]e|re-?identify)\b"
+            r".{0,60}\b(?:inputs?|features?|attributes?|data|details|values|income|salary|age|records?|rows?|profile|information|"
+            r"identity|identities|examples?|people|persons?|customers?|individuals?|training)\b"
+            r"|\bmodel inversion (?:attack|on|against)\b|\binvert (?:the|this|that|your) (?:\w+ )?model\b")),
+        ("inputs from a score", _rx(
+            r"\bwhat (?:inputs?|values|features?|data|attributes?|profile|customer|person|combination)\b.{0,30}\b(?:would|will|could|gives?|produces?)\b.{0,20}\b"
+            r"(?:give|produce|yield|result in|lead to|generate|get|return|output)\b.{0,20}\b(?:exactly|precisely|a (?:score|probability) of|"
+            r"(?:this|that|the same) (?:exact )?(?:score|probability|output)|\d?\.\d+|\d+(?:\.\d+)?%)"
+            rf"|\b(?:from|given|based on|using|with only)\s+(?:the|their|her|his|its|a|this)\s+(?:\w+\s+)?(?:scores?|tiers?|probabilit(?:y|ies)|predictions?|outputs?)\b.{{0,50}}"
+            r"\b(?:guess|estimate|infer|deduce|work out|figure out|determine|reconstruct|recover|tell me|find|predict)\b.{0,30}\b(?:income|age|salary|balance|"
+            r"attributes?|inputs?|features?|data|details|identity|who)"
+            r"|\b(?:guess|estimate|infer|deduce|work out|figure out|determine)\b.{0,30}\b(?:income|age|salary|balance|attributes?|inputs?|features?|data|details|identity)\b"
+            r".{0,30}\b(?:from|given|based on|using)\s+(?:the|their|her|his|its|a|this)\s+(?:\w+\s+)?(?:scores?|tiers?|probabilit(?:y|ies)|predictions?|outputs?)\b")),
+        ("specific training rows", _rx(
+            rf"\b(?:exact|specific|individual|actual|real|raw|verbatim|particular|original|underlying)\s+{_TRAINING}\s+(?:data|rows?|records?|examples?|samples?|"
+            r"data points?|individuals?|people|customers?|cases)\b"
+            rf"|\b(?:what|which|who)\b.{{0,20}}\b(?:people|persons?|individuals?|customers?|records?|rows?|examples?)\s+(?:were|was|are)\s+(?:in|used (?:in|for|to))\s+(?:the\s+)?{_TRAINSET}")),
+    ],
+    "prompt_injection": [
+        ("override", _rx(
+            r"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|set aside|turn off|disable|deactivate|switch off|suspend|lift|remove)\b"
+            r".{0,40}\b(?:instructions?|rules?|guidelines?|guard ?rails?|restrictions?|polic(?:y|ies)|(?:system )?prompts?|constraints?|filters?|"
+            r"programming|safeguards?|safety|content policy|limitations on you|limits|checks|protections?|controls)\b"
+            r"|\bno (?:restrictions|rules|filters|limits|guardrails|censorship)\b|\bwithout (?:any )?(?:restrictions|filters|guardrails|censorship|limits|rules)\b")),
+        ("jailbreak", _rx(
+            r"\b(?:jail ?break\w*|dan mode|do anything now|developer mode|dev mode|debug mode|god mode|sudo mode|maintenance mode|"
+            r"unrestricted mode|admin mode|diagnostic mode|test mode|unlocked mode|evil mode|opposite mode)\b|\bsudo\b"
+            r"|\b(?:pretend|imagine|act|behave|role-?play|roleplay|play the role|simulate|become)\b.{0,40}\b(?:you(?:'re| are)?|as|to be|being)\b.{0,50}"
+            r"\b(?:unrestricted|unfiltered|uncensored|evil|rogue|jailbroken|no rules|without (?:rules|restrictions|limits|filters)|"
+            r"a different (?:ai|assistant|model|bot)|another (?:ai|assistant|bot)|developer|administrator|admin|root|the model itself|"
+            r"the (?:raw )?(?:scoring )?(?:model|classifier) itself|an? (?:ai|assistant|chatbot|llm|bot)\b|my grandm\w+|(?:a|my) (?:deceased|late))"
+            r"|\bstay in character\b|\bhypothetically,? if you (?:had|were|could)\b.{0,30}\b(?:no|any)\b")),
+        ("system prompt", _rx(
+            r"\b(?:system|hidden|initial|original|developer|internal|secret|base|master|pre-?)\s*(?:prompt|instructions?|messages?|configuration|config|directives?)\b"
+            r"|\b(?:your|the)\s+(?:\w+\s+)?(?:prompt|instructions|directives|configuration|guidelines you (?:were|are) given)\b.{0,20}\b(?:verbatim|word for word|in full|exactly)\b"
+            r"|\b(?:repeat|print|recite|echo|output|reveal|show|tell me|what (?:is|are|was|were))\b.{0,20}\b(?:the )?(?:text|words|everything|instructions)\s+(?:above|before|prior|that came before)\b"
+            r"|\bwhat (?:were you|have you been|are you) (?:told|instructed|programmed|configured)\b"
+            r"|\b(?:reveal|show|print|list|tell me|what are)\s+(?:me\s+)?your\s+(?:\w+\s+)?(?:rules|instructions|prompt|guardrails|filters|restrictions|guidelines|configuration)\b")),
+        ("role escalation", _rx(
+            r"\b(?:i am|i'm|im|this is|speaking as|as)\s+(?:an?\s+|the\s+|your\s+)?(?:admin|administrator|security (?:team|officer|analyst|lead)|sysadmin|"
+            r"developer|dev|engineer|ciso|cto|root|superuser|owner|creator|operator|model owner|auditor|regulator)\b.{0,80}"
+            r"\b(?:so|therefore|please|give|show|grant|unlock|reveal|let me|bypass|need|allow|override|authori[sz]ed?|entitled|clearance|access)\b"
+            r"|\b(?:grant|give|elevate|escalate|switch|change|upgrade|promote|set)\b.{0,20}\b(?:me|my)\b.{0,20}\b(?:access|role|permissions?|privileges?|clearance|level)\b"
+            r"|\b(?:treat|consider|regard|handle)\s+(?:me|this (?:request|session|user))\s+as\b"
+            r"|\b(?:as|with)\s+(?:an?\s+)?(?:admin|administrator|security|root|elevated|full)\s+(?:role|privileges?|access|rights|permissions?|clearance)\b"
+            r"|\b(?:authori[sz]ation|override|access|clearance|auth) (?:code|token|key|level)\b"
+            r"|\bauthori[sz]ed (?:by|from) (?:the |my )?(?:ciso|admin|security|management|manager|boss|cto|ceo)\b")),
+        ("restricted records", _rx(r"\b(?:reveal|show|give|leak|print|display|list|share|send|read|summari[sz]e|tell)\b.{0,50}\b(?:restricted|confidential|classified|"
+                                   r"internal[- ]only|security[- ]only|private|secret|hidden)\b.{0,30}\b(?:incidents?|records?|documents?|files?|memos?|notes?|reports?|data|details|information)\b")),
+        ("encoded payload", _rx(
+            r"\b(?:decode|decrypt|unscramble|translate|convert|deobfuscate|interpret|read)\b.{0,60}\b(?:and|then)\s+(?:follow|execute|run|do|obey|apply|carry out|act on|answer|respond)"
+            r"|\b(?:rot-?13|base-?64|b64|hex(?:adecimal)?|caesar|reversed text|backwards)\b.{0,40}\b(?:decode|instructions?|message|follow|command|payload|encoded|below|this)\b"
+            r"|\b(?:decode|decrypt)\s+(?:this|the following|that|it)\b")),
+        ("chat markup", _rx(r"<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|</?(?:system|assistant|user)>|^\s*#{1,6}\s*(?:system|assistant|instructions?)\b"
+                            r"|^\s*(?:system|assistant)\s*:|\bend of (?:user )?(?:input|prompt|context)\b|\bbegin (?:new )?(?:system|admin|developer) (?:prompt|message|instructions?)\b")),
+    ],
+    "evasion_coaching": [
+        ("manipulate the model", _rx(
+            r"\b(?:bypass|evade|circumvent|get around|get past|get by|get through|fool|trick|game|gaming|beat|defeat|outsmart|outwit|cheat|"
+            r"slip (?:past|through|under|by)|sneak (?:past|through|by|under)|fly under|dodge|sidestep|skirt|avoid|escape|elude|"
+            r"stay off|keep off|hide from|work around)\b.{0,30}\b(?:the|your|our|this|that|its|a)?\s*(?:\w+\s+)?(?:fraud (?:model|check|screen|filter|detection|system|rules?|team|controls?)|"
+            r"model|detection|detector|screening|screen|filters?|alarms?|controls?|monitoring|checks?|rules?|algorithm|classifier|alerts?|scoring)\b"
+            r"|\bunder the radar\b|\bbelow the radar\b|\boff the radar\b|\bwithout (?:raising|setting off|tripping|triggering) (?:any )?(?:alarms?|flags?|alerts?|suspicion|red flags?)\b")),
+    ],
+}
+
+# Evasion wording that is recourse on a credit or churn model ("how can she avoid being flagged as
+# high risk?") but coaching on a model that screens adversaries (fraud, abuse, intrusion).
+ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
+    ("not be caught", _rx(
+        rf"\b(?:not|never|avoid|avoiding|without|won'?t|wouldn'?t|doesn'?t|don'?t|isn'?t|aren'?t|stop|escape|prevent|no longer|less likely to)\s+"
+        rf"(?:being\s+|getting\s+|be\s+|get\s+|it\s+|them\s+|me\s+|us\s+|the\s+\w+\s+)?(?:\w+\s+)?{_CAUGHT}\b")),
+    ("largest amount that passes", _rx(
+        rf"\b(?:largest|biggest|maximum|max|highest|most|how much|how large|how big|how many|what amount|how far|how high|upper limit|limit|ceiling|"
+        rf"safest|smallest|lowest|minimum|which|what)\b.{{0,60}}\b(?:without|before|that (?:would|will|won'?t|doesn'?t|does not|wouldn'?t)|and still|but not|while|so (?:it|that)|"
+        rf"(?:is|are|would be|stays?|remains?) (?:safe|ok|okay|fine|allowed|under|below|clean|unflagged|approved|through))\b.{{0,40}}\b(?:{_CAUGHT}|pass|through|approved|clean|safe|under|below|normal)")),
+    ("look legitimate", _rx(r"\b(?:look|seem|appear|pass|read|come across)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|safe|ordinary|innocent|"
+                            r"harmless|low[- ]risk|trustworthy|real|benign|authentic|routine)\b"
+                            r"|\b(?:pass|get through|go through|clear|sail through|slip through)\s+(?:the\s+)?(?:\w+\s+)?(?:check|screen|screening|model|filter|review|detection|system)s?\b")),
+    ("structure payments", _rx(rf"\b(?:split|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|chop|divide|smurf\w*|stagger)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
+                               rf"purchases?|amounts?|deposits?|withdrawals?|charges?|money|cash|sums?)\b.{{0,60}}\b(?:so|to|avoid|stay|under|below|keep|without|not)\b")),
+    ("stay under the line", _rx(r"\b(?:stay|keep (?:it|them|this|that|things|amounts?|me|us)|remain|fly|sit)\s+(?:just\s+)?(?:below|under|beneath|inside|within)\s+(?:the\s+)?"
+                                r"(?:\w+\s+)?(?:radar|threshold|limit|cut-?off|line|bar|trigger|level|ceiling|tier)\b")),
+    ("what makes it pass", _rx(rf"\b(?:what|which|how)\b.{{0,40}}\b(?:change|tweak|adjust|modify|alter|edit|make|get|use|pick|choose)\b.{{0,60}}\b(?:not|no longer|never|won'?t|wouldn'?t)\s+(?:be\s+|get\s+)?{_CAUGHT}"
+                               r"|\bstop (?:it |them |this |the model )?(?:from )?(?:flagging|detecting|catching|blocking|alerting)\b")),
+]
+
+# Questions about an attack or defence, not attempts at one: answered from the documents.
+_EDUCATIONAL = re.compile(
+    r"^(?:(?:hi|hey|hello|ok|okay|so|quick question|question)[,:!]?\s+)?(?:(?:can you |could you |please )?(?:explain|define|describe) (?:what |how )?|what (?:is|are|does|do) (?:an? )|what'?s (?:an? )|"
+    r"what (?:does|do) .{0,40}\bmean\b|how (?:do|does|did|would|can|could|should|are|is) (?:you|we|modeldesk|the (?:team|bank|company|product|assistant|service)|our (?:team|bank|company)|"
+    r"it|this (?:assistant|tool|product|service)|models? (?:like|such))\b.{0,30}\b(?:protect|defend|prevent|detect|stop|guard|handle|mitigate|respond|deal|cope|"
+    r"spot|catch|block|notice|monitor|secure|keep)|(?:is|are) (?:we|our (?:\w+ )?models?|the (?:\w+ )?models?) (?:protected|safe|secure|vulnerable|exposed|at risk|resistant)\b|"
+    r"has (?:there|anyone|anybody) (?:ever )?been\b|have (?:there|we) (?:ever )?(?:been|had|seen)\b|(?:were|was) there (?:any )?(?:incidents?|attacks?|attempts?)\b|"
+    r"what(?:'s| is) (?:our|the|your) (?:policy|guidance|runbook|procedure|process|playbook|stance|position|rule) (?:on|for|about|regarding|around)\b|"
+    r"(?:why|how) (?:can'?t|cannot|don'?t|won'?t|do(?:n'?t)? you not) (?:you|i|we)\b)",
+)
+_EDUCATIONAL_ANYWHERE = re.compile(
+    r"\b(?:what is|what's|what are|explain|definition of|meaning of|tell me about|learn about|read about|awareness|training course|"
+    r"examples? of|kinds? of|types? of)\s+(?:an?\s+|the\s+)?(?:term\s+)?(?:model (?:extraction|inversion|stealing|theft)|membership inference|"
+    r"data poisoning|poisoning|evasion(?: attacks?)?|prompt injection|jailbreak(?:ing|s)?|adversarial (?:attacks?|examples?|machine learning)|"
+    r"extraction attacks?|inversion attacks?|mitre atlas|atlas)\b"
+    r"|\b(?:protect|defend|safeguard|secure|guard)\w*\s+(?:\w+\s+){0,3}(?:against|from)\b"
+    r"|\b(?:incidents?|attacks?|attempts?|cases?)\s+(?:of|involving|related to|about|with)\s+(?:model extraction|membership inference|data poisoning|"
+    r"poisoning|evasion|prompt injection|inversion|extraction)\b"
+    r"|\b(?:policy|policies|runbook|guidance|procedure|playbook|faq|documentation|docs)\b.{0,30}\b(?:on|for|about|regarding|around|covering)\b"
+)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i", "+": "t"})
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\U000e0000-\U000e007f]")
+
+
+def readings(text: str) -> list[tuple[str, str]]:
+    """The message as typed plus the ways an obfuscated message can be read: (how, text)."""
+    raw = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    plain = _plain(_names(raw))
+    out = [("as written", plain)]
+    leet = _plain(re.sub(r"(?<=[a-z])[01345@$!|+7]|[01345@$!|+7](?=[a-z])", lambda m: m.group(0).translate(_LEET), raw.lower()))
+    if leet != plain:
+        out.append(("leetspeak", leet))
+    spaced = re.sub(r"\b(?:\w[ .\-_*]){3,}\w\b", lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), plain)
+    if spaced != plain:
+        out.append(("spaced out", spaced))
+    for blob in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", raw):
+        decoded = _b64(blob)
+        if decoded:
+            out.append(("base64", _plain(decoded)))
+    if re.search(r"\brot-?13\b|\bcaesar\b|\bencoded\b|\bcipher\b", plain) or _unusual_words(plain):
+        out.append(("rot13", _plain(codecs.decode(raw, "rot13"))))
+    if re.search(r"\b(?:backwards|reversed|in reverse)\b", plain):
+        out.append(("reversed", _plain(raw[::-1])))
+    for blob in re.findall(r"\b(?:[0-9a-fA-F]{2}\s?){12,}\b", raw):
+        try:
+            decoded = bytes.fromhex(blob.replace(" ", "")).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if decoded.isprintable():
+            out.append(("hex", _plain(decoded)))
+    return out
+
+
+_NOT_NAMES = {"was", "were", "is", "are", "did", "does", "do", "has", "have", "had", "the", "what", "which", "who", "how",
+              "why", "when", "where", "can", "could", "would", "will", "should", "please", "tell", "show", "give", "and",
+              "hi", "hey", "hello", "dear", "so", "ok", "if", "in", "on", "for", "of", "a", "an", "my", "our", "i", "is"}
+
+
+def _names(text: str) -> str:
+    """Mark people's names (two capitalised words, "Mr Smith") so the lower-cased readings still see a person."""
+    def person(m: re.Match) -> str:
+        first, second = m.group(1), m.group(2)
+        if first.lower() in _NOT_NAMES or second.lower() in _NOT_NAMES:
+            return m.group(0)
+        return "a named person"
+
+    text = re.sub(r"\b([A-Z][a-z]+)\s+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b(?!\s+(?:model|region|tier|team|policy|card|bank))", person, text)
+    return re.sub(r"(?i:\b(?:was|is|were|did|does|has|have)\s)(?-i:[A-Z][a-z]+)\b(?!\s+(?:model|region|tier|team))",
+                  lambda m: m.group(0).split()[0] + " a named person", text)
+
+
+def _plain(text: str) -> str:
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def _b64(blob: str) -> str | None:
+    try:
+        decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    letters = sum(c.isalpha() or c.isspace() for c in text)
+    return text if text and letters / len(text) > 0.8 and " " in text else None
+
+
+_COMMON = re.compile(r"\b(?:the|and|is|of|to|a|in|what|for|you|it|on|me|my|if|be|are|this|that|with|all|how|why|can)\b")
+
+
+def _unusual_words(text: str) -> bool:
+    """Many words but almost none of the commonest English ones: possibly a rot13 or similar cipher."""
+    words = re.findall(r"[a-z]{2,}", text)
+    return len(words) >= 3 and len(_COMMON.findall(text)) <= len(words) // 10
+
+
+def educational(text: str) -> bool:
+    """A question about attacks or defences in general, not an attempt on a model."""
+    plain = _plain(text)
+    return bool(_EDUCATIONAL.search(plain) or _EDUCATIONAL_ANYWHERE.search(plain))
+
+
+def screen(text: str, *, adversarial: bool = False) -> Finding | None:
+    """The first finding against a message, or None when it may be answered.
+
+    `adversarial` is true when the question concerns a model that screens adversaries (fraud,
+    abuse, intrusion): there, recourse wording is evasion coaching.
+    """
+    views = readings(text)
+    # Prompt injection is screened in every reading and is never excused as "educational".
+    for how, view in views:
+        for reason in injection.detect(view):
+            return Finding("prompt_injection", reason.split(":")[0] + ("" if how == "as written" else f" ({how})"), reason)
+        found = _match("prompt_injection", view)
+        if found:
+            return Finding("prompt_injection", found[0] + ("" if how == "as written" else f" ({how})"), found[1])
+    learning = educational(text)
+    for how, view in views:
+        encoded = how != "as written"
+        for category in ("evasion_coaching", "model_internals", "bulk_extraction", "membership_inference", "inversion"):
+            found = _match(category, view)
+            if found and (encoded or not learning):
+                return Finding(category, found[0], found[1])
+        if adversarial and (encoded or not learning):
+            for rule, find in ADVERSARIAL_SCREENS:
+                evidence = find(view)
+                if evidence:
+                    return Finding("evasion_coaching", rule, evidence)
+    return None
+
+
+def _match(category: str, text: str) -> tuple[str, str] | None:
+    for rule, find in SCREENS[category]:
+        evidence = find(text)
+        if evidence:
+            return rule, evidence
+    return None

@@ -471,6 +471,57 @@ def _serve(settings: Settings, host: str, port: int, *, access_log: bool = True)
     uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
 
 
+# -- audit --------------------------------------------------------------------------------------
+audit_app = typer.Typer(help="The audit trail: who asked what, and whether the log is intact.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: bool = JsonOpt) -> None:
+    """Recompute the audit log's hash chain; exit 1 naming the first bad record if it was tampered with."""
+    from assistant.audit import open_audit_log
+
+    with open_audit_log(_settings()) as log:
+        report = log.verify()
+    if as_json:
+        sys.stdout.write(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+    elif report.ok:
+        console.print(f"audit log OK: {report.records:,} records")
+    else:
+        console.print(f"[red]audit log BROKEN[/] at record {report.first_bad}: {report.problem} "
+                      f"({report.records:,} records read)", soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("tail")
+def audit_tail(limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many recent entries."),
+               as_json: bool = JsonOpt) -> None:
+    """The most recent audit entries: who asked what, on which channel, and what happened."""
+    from datetime import datetime
+
+    from assistant.audit import open_audit_log
+
+    with open_audit_log(_settings()) as log:
+        records = log.tail(limit)
+
+    def render(rows) -> None:
+        if not rows:
+            console.print("The audit log is empty.")
+            return
+        table = Table(title=f"Audit log: last {len(rows)} entries")
+        for col in ("seq", "time", "principal", "channel", "verdict", "question", "tools", "ms"):
+            table.add_column(col, no_wrap=col in ("seq", "time"), overflow="fold")
+        for r in rows:
+            verdict = f"{r.verdict} ({r.category})" if r.category else r.verdict
+            table.add_row(str(r.seq), datetime.fromtimestamp(r.ts).strftime("%Y-%m-%d %H:%M:%S"),
+                          f"{r.principal} ({r.role})", r.channel, verdict, r.question,
+                          ", ".join(t.name for t in r.tool_calls), f"{r.latency_ms:.0f}")
+        console.print(table)
+
+    _emit(records, as_json, render)
+
+
 def main() -> None:
     try:
         app()

@@ -135,6 +135,10 @@ CUES: dict[str, list[tuple[str, float]]] = {
                        (r"\b(?:poisoning|extraction|extract|evasion|membership inference|inversion|prompt injection)\b", 2),
                        (r"\battempts?\b|\btried to\b", 1.5),
                        (r"\bopen (?:cases|issues|investigations)\b", 2.5), (r"\binvestigat", 1.5), (r"\bwhat happened\b", 1.5)],
+    "probing_alerts": [(r"\bprobing alerts?\b", 6), (r"\b(?:guard ?rails?|extraction|probing|sweep|budget|lock(?:out)?)\s+alerts?\b", 5.5),
+                       (r"\balerts?\b", 2.5), (r"\bwho(?:'s| has| is| was)? (?:been )?(?:probing|sweeping|scraping|hammering|mapping)\b", 6),
+                       (r"\b(?:locked|blocked|suspended|throttled) (?:out )?(?:users?|accounts?|principals?|people)\b", 4.5),
+                       (r"\bwho (?:got|was|has been|is) (?:locked|blocked|throttled)\b", 5)],
     "security_posture": [(r"\bpoking\b|\bfigure out how it works\b", 3.5), (r"\blook(?:s|ing)? like\b.{0,40}\btrain", 4),
                          (r"\bcoming in(?:to)?\b.{0,40}\b(?:still|changed|different|shifted)\b", 3),(r"\bhealth[- ]?check\b", 4),(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
                          (r"\bworried about .{0,30}\bsecurity\b", 4), (r"\bdrifted\b|\bdrifting\b", 2), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
@@ -765,6 +769,8 @@ class RulePlanner:
             elif model_id and re.search(r"\b(?:it|its|this model|that model|the model)\b", text):
                 args["model_id"] = model_id
             args.update(_incident_filters(text))
+        elif op == "probing_alerts" and clause.mentioned:
+            args["model_id"] = clause.mentioned
         return Step(name=op, arguments=args)
 
     def _example_id(self, model_id: str) -> str:

@@ -44,7 +44,11 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.answering = anyio.CapacityLimiter(settings.answer_concurrency)
         await run_in_threadpool(_start, services)
+        if slack is not None:
+            slack.started()
         yield
+        if slack is not None:
+            slack.close()
         services.feedback.close()
         if services.knowledge is not None and assistant is None:
             services.knowledge.close()
@@ -56,6 +60,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     for module in (chat, completions, feedback, models, documents, health, metrics):
         app.include_router(module.router)
     _include_web_chat(app)
+    slack = _include_slack(app, services)
 
     # Outermost first at run time: metrics see every response, including 413s and CORS preflights.
     origins = settings.cors_origin_list
@@ -76,6 +81,15 @@ def _include_web_chat(app: FastAPI) -> None:
         log.info("web chat not installed; the API is served alone")
         return
     app.include_router(ui.router)
+
+
+def _include_slack(app: FastAPI, services: Services):
+    """Slack's HTTP mode at `POST /slack/events`, when SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set."""
+    if not (services.settings.slack_signing_secret and services.settings.slack_bot_token):
+        return None
+    from adapters.slack.http_mode import mount
+
+    return mount(app, services)
 
 
 def _start(services: Services) -> None:

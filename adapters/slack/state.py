@@ -1,0 +1,75 @@
+"""What the Slack adapter remembers between requests: threads it answered in, deliveries already taken.
+
+One SQLite file under the data directory, so every worker process on the machine agrees: a thread
+the bot answered in keeps being followed after a restart, and a delivery Slack repeats (a retry,
+or the same message arriving as both `app_mention` and `message`) is taken only once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from assistant.errors import Unavailable
+
+THREAD_DAYS = 30  # a thread quiet for longer is no longer followed without a mention
+CLAIM_HOURS = 6  # Slack retries within minutes; keys are kept a while longer
+PRUNE_EVERY_S = 300
+
+
+class SlackState:
+    """Threads the bot is part of, and claimed delivery keys (event ids, message ids)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._pruned = 0.0
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS threads (team TEXT, channel TEXT, thread_ts TEXT, "
+                       "updated REAL, PRIMARY KEY (team, channel, thread_ts))")
+            db.execute("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, created REAL)")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                if self._db is None:
+                    self._db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                with self._db:
+                    yield self._db
+            except sqlite3.Error as exc:
+                self._db = None
+                raise Unavailable(f"Slack state store unavailable: {exc}") from None
+
+    def claim(self, key: str) -> bool:
+        """True the first time `key` is claimed (by any process), False on every repeat."""
+        now = time.time()
+        with self._connect() as db:
+            if now - self._pruned > PRUNE_EVERY_S:
+                self._pruned = now
+                db.execute("DELETE FROM claims WHERE created < ?", (now - CLAIM_HOURS * 3600,))
+                db.execute("DELETE FROM threads WHERE updated < ?", (now - THREAD_DAYS * 86400,))
+            return db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?)", (key, now)).rowcount == 1
+
+    def remember_thread(self, team: str, channel: str, thread_ts: str) -> None:
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?)", (team, channel, thread_ts, time.time()))
+
+    def knows_thread(self, team: str, channel: str, thread_ts: str) -> bool:
+        with self._connect() as db:
+            row = db.execute("SELECT 1 FROM threads WHERE team = ? AND channel = ? AND thread_ts = ?",
+                             (team, channel, thread_ts)).fetchone()
+        return row is not None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

@@ -459,6 +459,21 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     _serve(_settings(), host, port, access_log=access_log)
 
 
+@app.command()
+def slack() -> None:
+    """Answer in Slack over Socket Mode (SLACK_APP_TOKEN and SLACK_BOT_TOKEN; no public URL needed)."""
+    import logging
+
+    from adapters.slack import socket_mode
+
+    settings = _settings()
+    socket_mode.check(settings)  # a missing token is named before anything loads
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    _answering_threads(settings)
+    console.print("Connecting to Slack over Socket Mode (Ctrl-C stops)…")
+    socket_mode.run(settings)
+
+
 def _serve(settings: Settings, host: str, port: int, *, access_log: bool = True) -> None:
     import logging
 

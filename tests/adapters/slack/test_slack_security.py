@@ -65,3 +65,10 @@ def test_the_same_question_over_http_and_slack_gives_the_same_facts(slack, slack
     assert explained["prediction"]["action"] in fields[1]["text"]
     shown = slack_api.texts(reply)
     assert all(reason in shown for reason in reasons)
+
+
+def test_slacks_url_check_is_answered_only_when_signed(slack):
+    body = '{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P", "type": "url_verification"}'
+    ok = slack.post(body, "application/json")
+    assert ok.status_code == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in ok.text
+    assert slack.post(body, "application/json", secret="guess").status_code == 401

@@ -316,6 +316,77 @@ def tiers(model: str, as_json: bool = JsonOpt) -> None:
     _emit(result, as_json, lambda r: _render_tiers(r.tiers))
 
 
+# -- monitoring -------------------------------------------------------------------------------
+def _render_monitor(r) -> None:
+    d, a = r.drift, r.anomalies
+    verdict = {"stable": "stable", "watch": "[yellow]watch[/]", "drift": "[red]drifting[/]"}
+    console.print(f"[bold]{r.model_id}[/] · {r.source}: {r.rows:,} rows against the reference data")
+    if not d.judged:
+        console.print(f"  Not enough rows to judge drift ({d.rows:,} of the {d.min_rows:,} needed); figures shown as measured.")
+    else:
+        console.print(f"  Input drift: {verdict[d.level]}" + (f" on {', '.join(d.drifting)}" if d.drifting else ""))
+    table = Table(title="Drift per feature (PSI > 0.1 watch, > 0.25 drifting, confirmed by the test)")
+    for col in ("feature", "status", "PSI", "test", "statistic", "p-value", "reference", "these rows"):
+        table.add_column(col)
+    for f in d.features:
+        table.add_row(f.feature, verdict[f.level], f"{f.psi:.3f}", f.test.upper(), f"{f.statistic:.3f}",
+                      f"{f.p_value:.2g}", f.reference, f.recent)
+    console.print(table)
+    console.print(f"  Unusual inputs: {a.flagged:,} of {a.rows:,} ({_pct(a.share)}; {_pct(a.expected_share)} expected on "
+                  f"reference-like data) — {verdict[a.level] if a.judged else 'not judged'}")
+    console.print("  Tier mix (these rows vs reference): " + ", ".join(
+        f"{t.tier} {_pct(t.recent_share)} vs {_pct(t.reference_share)}" for t in r.tiers))
+
+
+@app.command()
+def monitor(model: str, batch: str = typer.Option(..., "--batch", help="CSV of input rows with the model's features."),
+            as_json: bool = JsonOpt) -> None:
+    """Score a batch of inputs offline and report drift and unusual inputs against the reference data."""
+    from pathlib import Path
+
+    from assistant.monitoring import Monitor
+    from assistant.monitoring.window import read_batch
+
+    settings = _settings()
+    registry = _registry(settings)
+    m = registry.get(model)
+    inputs = read_batch(m, Path(batch))
+    result = Monitor(settings, registry).report(m, inputs, source=f"batch {Path(batch).name}")
+    _emit(result, as_json, _render_monitor)
+
+
+@app.command("audit-data")
+def audit_data(model: str, as_json: bool = JsonOpt) -> None:
+    """Audit a model's labelled reference data for poisoning: label flips, outliers, duplicates, class balance."""
+    from assistant.monitoring.data_audit import audit
+
+    m = _registry(_settings()).get(model)
+    if not m.spec.reference:
+        raise AssistantError(f"model {m.id} has no labelled reference data to audit")
+    result = audit(m)
+
+    def render(a) -> None:
+        f, o, d, b = a.label_flips, a.outliers, a.duplicates, a.balance
+        console.print(f"[bold]{a.model_id}[/]: audit of {a.rows:,} labelled reference rows — "
+                      + ("[yellow]findings[/]" if a.findings else "no findings"))
+        table = Table()
+        for col in ("check", "result"):
+            table.add_column(col)
+        table.add_row("suspected label flips", f"{f.suspected:,} ({_pct(f.share)}); about {f.expected:.0f} ± "
+                      f"{f.expected_sd:.0f} expected by chance" + (" — [yellow]more than chance[/]" if f.excess else ""))
+        table.add_row("most suspect rows (0 = first)", ", ".join(str(i) for i in f.examples) or "—")
+        table.add_row("outliers", f"{o.count:,} ({_pct(o.share)})" + (
+            "; e.g. " + ", ".join(f"row {e['row']} {e['feature']}={e['value']}" for e in o.examples[:3]) if o.examples else ""))
+        table.add_row("duplicates", f"{d.exact:,} exact ({d.conflicting:,} with conflicting labels), {d.near:,} near")
+        table.add_row("class balance", f"{b.positives:,} {b.positive_label} / {b.negatives:,} other "
+                      f"({_pct(b.positive_share)} {b.positive_label})")
+        console.print(table)
+        for finding in a.findings:
+            console.print(f"  [yellow]finding:[/] {finding}", soft_wrap=True)
+
+    _emit(result, as_json, render)
+
+
 # -- the assistant ------------------------------------------------------------------------------
 @app.command()
 def ask(question: str, model: Optional[str] = typer.Option(None, "--model", help="Model the question is about."),

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     answer_concurrency: int = Field(2, ge=1, le=64, description="Answers computed at once by one server process; "
                                     "the rest wait their turn in order. Answering is CPU-bound, so about one per "
                                     "core keeps latency even under load.")
+    monitor_window: int = Field(1000, ge=50, le=5000, description="Newest scored inputs per model judged for drift "
+                                "and unusual inputs.")
+    monitor_min_rows: int = Field(200, ge=0, description="Fewer recent inputs than this are not judged for drift: "
+                                  "posture says there are not enough yet.")
     slack_bot_token: str = Field("", validation_alias=_slack_name("slack_bot_token"),
                                  description="SLACK_BOT_TOKEN: the bot's xoxb- token (Slack's Web API).")
     slack_signing_secret: str = Field("", validation_alias=_slack_name("slack_signing_secret"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from adapters.http.auth import SECURITY_ROLES, CallerDep, require_role
@@ -12,7 +12,16 @@ from adapters.http.errors import responses
 from adapters.http.services import ServicesDep
 from assistant.conversation.tools import Toolbox, run_tool
 from assistant.policy import shape
-from assistant.posture import IncidentSummary as Incident  # the core's type, shown as is
+from assistant.errors import Unavailable
+from assistant.monitoring.anomaly import AnomalyReport
+from assistant.monitoring.calibration import EvaluationCheck
+from assistant.monitoring.data_audit import DataAudit
+from assistant.monitoring.drift import DriftReport
+from assistant.monitoring.plot import drift_svg
+from assistant.monitoring.provenance import Provenance
+from assistant.monitoring.triggers import Retraining
+from assistant.posture import AlertSummary
+from assistant.posture import IncidentSummary as Incident  # the core's types, shown as they are
 
 
 class ModelSummary(BaseModel):
@@ -54,6 +63,18 @@ class PostureOut(BaseModel):
     closed_incidents: int | None = None
     incidents_by_attack_type: dict[str, int] | None = None
     roc_auc: float | None = None
+    headline: str | None = Field(None, description="The posture in one plain line.")
+    open_incidents: int | None = None
+    incidents_by_severity: dict[str, int] | None = None
+    atlas_techniques: dict[str, int] | None = Field(None, description="MITRE ATLAS technique id → incidents citing it.")
+    drift: DriftReport | None = Field(None, description="Recent inputs against the reference data, per feature.")
+    anomalies: AnomalyReport | None = None
+    alerts: AlertSummary | None = Field(None, description="Probing alerts from the guardrails, last 7 days.")
+    evaluation: EvaluationCheck | None = None
+    provenance: Provenance | None = None
+    data_audit: DataAudit | None = None
+    retraining: Retraining | None = None
+    monitoring_problems: list[str] | None = None
 
 
 SUMMARY_FIELDS = {"model_id", "grade", "reasons", "adversarial", "knowledge_available"}
@@ -61,9 +82,23 @@ SUMMARY_FIELDS = {"model_id", "grade", "reasons", "adversarial", "knowledge_avai
 router = APIRouter(tags=["models"])
 
 
+def _toolbox(services, caller) -> Toolbox:
+    assistant = services.assistant
+    return Toolbox(assistant.registry, services.knowledge, role=caller.principal.role,
+                   monitor=getattr(assistant, "monitor", None),
+                   alerts=getattr(getattr(assistant, "guard", None), "alerts_for_model", None))
+
+
 def _run(services, caller, tool: str, model_id: str) -> dict[str, Any]:
-    toolbox = Toolbox(services.assistant.registry, services.knowledge, role=caller.principal.role)
-    return shape(run_tool(toolbox, tool, {"model_id": model_id}).model_dump(mode="json"), caller.principal.role)
+    result = run_tool(_toolbox(services, caller), tool, {"model_id": model_id})
+    return shape(result.model_dump(mode="json"), caller.principal.role)
+
+
+def _drift_chart(services, caller, model_id: str) -> str:
+    posture = run_tool(_toolbox(services, caller), "security_posture", {"model_id": model_id})
+    if posture.drift is None:
+        raise Unavailable("drift is not measured: monitoring is not configured for this service")
+    return drift_svg(posture.drift, posture.anomalies, grade=posture.grade)
 
 
 @router.get("/v1/models", response_model=ModelList, response_model_exclude_none=True, summary="List models",
@@ -98,3 +133,12 @@ async def posture(model_id: str, caller: CallerDep, services: ServicesDep,
         require_role(caller, SECURITY_ROLES, "posture details")
     result = await services.run(_run, services, caller, "security_posture", model_id)
     return result if details else {k: v for k, v in result.items() if k in SUMMARY_FIELDS}
+
+
+@router.get("/v1/models/{model_id}/drift.svg", summary="Drift chart of a model", response_class=Response,
+            responses={**responses(401, 404, 429, 503), 200: {"content": {"image/svg+xml": {}},
+                                                             "description": "An SVG chart."}})
+async def drift_chart(model_id: str, caller: CallerDep, services: ServicesDep) -> Response:
+    """PSI per input of the recent inputs against the reference data, with the Watch and At-risk thresholds."""
+    svg = await services.run(_drift_chart, services, caller, model_id)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -217,7 +217,8 @@ class Toolbox:
     def security_posture(self, args: ModelArgs) -> Posture:
         """Is the model safe to rely on now: a grade with reasons, from incidents and measurements."""
         model = self.registry.get(args.model_id)
-        return assess(model, self._incidents(model.id))
+        return assess(model, self._incidents(model.id), monitor=self.monitor, alerts=self.alerts,
+                      show_principals=self.role in ("security", "admin"))
 
 
 @dataclass(frozen=True)

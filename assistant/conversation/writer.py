@@ -204,12 +204,67 @@ class TemplateWriter:
 
     def _security_posture(self, r: Posture, role, facts, citations, q) -> str:
         facts.append(Fact(label="grade", value=r.grade, source="security_posture"))
-        verdict = {"Good": "usable", "Watch": "usable with care", "At risk": "not to be relied on without review"}[r.grade]
+        verdict = r.headline or {"Good": "usable", "Watch": "usable with care",
+                                 "At risk": "not to be relied on without review"}[r.grade]
         lines = [f"**{r.model_id}: {r.grade}** — {verdict}."]
         lines += [f"- {reason}" for reason in r.reasons[:5]]
         for i in r.active_incidents[:5]:
             citations.append(Citation(doc_id=i.doc_id, title=i.title, doc_type="incident", snippet=i.title))
+        if role in ("security", "admin"):
+            lines += _posture_details(r)
         return "\n".join(lines)
+
+
+def _posture_details(r: Posture) -> list[str]:
+    """The measurements behind a posture, for the security role: every number from the posture itself."""
+    lines = ["", "Details:"]
+    if r.incidents_by_attack_type:
+        lines.append("- Incidents on record: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in
+                                                         r.incidents_by_attack_type.items())
+                     + f"; {r.open_incidents} open, {r.closed_incidents} closed"
+                     + ("; ATLAS " + ", ".join(f"{t} ({n})" for t, n in list(r.atlas_techniques.items())[:6])
+                        if r.atlas_techniques else "") + ".")
+    d = r.drift
+    if d is not None:
+        scope = f"{d.rows:,} recent inputs" + (f" from {d.since[:10]}" if d.since else "")
+        if not d.judged:
+            lines.append(f"- Drift: not judged, {scope} (at least {d.min_rows:,} needed).")
+        shown = [f for f in d.features if f.level != "stable"] or d.features[:3]
+        for f in shown[:6]:
+            lines.append(f"- Drift, {f.feature}: {f.level}, PSI {f.psi:.2f}, {f.test.upper()} {f.statistic:.2f} "
+                         f"(p {f.p_value:.3f}); {f.reference} → {f.recent} ({scope}).")
+    a = r.anomalies
+    if a is not None:
+        lines.append(f"- Unusual inputs: {a.flagged:,} of {a.rows:,} ({a.share:.1%}; {a.expected_share:.0%} expected), "
+                     f"{a.level if a.judged else 'not judged'}.")
+    if r.alerts is not None:
+        lines.append(f"- Probing alerts, last {r.alerts.days} days: {r.alerts.count}"
+                     + (" (" + ", ".join(f"{k} {v}" for k, v in r.alerts.by_kind.items()) + ")" if r.alerts.by_kind else "")
+                     + ".")
+        for item in (r.alerts.items or [])[:5]:
+            lines.append(f"  - {item.get('ts') or ''} {item.get('principal') or 'unknown'}: {item.get('kind')} "
+                         f"({item.get('level')}) {item.get('detail') or ''}".rstrip())
+    e = r.evaluation
+    if e is not None:
+        rates = ", ".join(f"{t.tier} {t.observed_rate:.0%}" for t in e.tiers if t.observed_rate is not None)
+        lines.append(f"- Evaluation: reference data of {e.evaluated_on or 'unknown date'} ({e.source}); observed rate "
+                     f"per tier {rates or 'not measured'}; tiers {'rank outcomes' if e.monotone else 'out of order'}.")
+    p = r.provenance
+    if p is not None:
+        lines.append(f"- Provenance: {p.status.replace('_', ' ')}; artifact sha256 {p.artifact_sha256[:12]}… "
+                     f"(version {p.registered_version or 'none'} registered {p.registered_at[:10]}).")
+    audit = r.data_audit
+    if audit is not None:
+        f = audit.label_flips
+        lines.append(f"- Data audit of {audit.rows:,} reference rows: {f.suspected} suspected label flips "
+                     f"({f.share:.1%}; about {f.expected:.0f} expected by chance), {audit.outliers.count} outliers, "
+                     f"{audit.duplicates.exact} exact and {audit.duplicates.near} near duplicates, "
+                     f"{audit.balance.positive_share:.1%} {audit.balance.positive_label}.")
+    t = r.retraining
+    if t is not None:
+        lines.append(f"- Retraining: {'due since ' + (t.since or '') if t.due else 'not due'}"
+                     + (f" ({'; '.join(t.reasons)})" if t.reasons else "") + ".")
+    return lines if len(lines) > 2 else []
 
 
 def _clip(text: str, n: int) -> str:

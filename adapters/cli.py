@@ -608,6 +608,49 @@ def audit_tail(limit: int = typer.Option(20, "--limit", "-n", min=1, help="How m
     _emit(records, as_json, render)
 
 
+# -- guardrails -------------------------------------------------------------------------------
+guard_app = typer.Typer(help="The guardrails: probing alerts and locked accounts (for the security team).",
+                        no_args_is_help=True)
+app.add_typer(guard_app, name="guard")
+
+
+def _guard():
+    from assistant.guard.guard import Guard
+
+    settings = _settings()
+    return Guard.from_settings(settings, Registry(settings.models_dirs))
+
+
+@guard_app.command("alerts")
+def guard_alerts(model: Optional[str] = typer.Option(None, "--model", help="Only alerts about this model."),
+                 principal: Optional[str] = typer.Option(None, "--principal", help="Only alerts about this person."),
+                 limit: int = typer.Option(20, "--limit", "-n", min=1), as_json: bool = JsonOpt) -> None:
+    """Recent probing alerts, newest first: who, which model, what pattern, and the offending questions."""
+    from datetime import datetime, timezone
+
+    rows = _guard().alerts(principal=principal, model_id=model, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    table = Table(title=f"Probing alerts: {len(rows)}")
+    for col in ("time", "level", "principal", "model", "signal", "detail", "last questions"):
+        table.add_column(col, overflow="fold")
+    for a in rows:
+        table.add_row(datetime.fromtimestamp(a["ts"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S"), a.get("level", ""),
+                      f"{a.get('principal')} ({a.get('role') or '-'})", a.get("model_id") or "-", a.get("kind", ""),
+                      a.get("detail", ""), "\n".join((a.get("queries") or [])[-3:]))
+    console.print(table)
+    if not rows:
+        console.print("No probing alerts.")
+
+
+@guard_app.command("unlock")
+def guard_unlock(principal: str) -> None:
+    """Lift a principal's lock before its cool-down ends (their history still counts against budgets)."""
+    _guard().unlock(principal)
+    console.print(f"{principal} unlocked.")
+
+
 def main() -> None:
     try:
         app()

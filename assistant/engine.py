@@ -18,6 +18,8 @@ from assistant.models.registry import Registry
 from assistant.policy import shape
 
 MAX_MESSAGE_CHARS = 4000
+# What a principal locked by the guardrails may still ask: documents and public descriptions, no scoring.
+LOCKED_OK = {"search_knowledge", "list_incidents", "describe_model", "risk_tiers", "security_posture"}
 
 
 class Assistant:
@@ -85,8 +87,7 @@ class Assistant:
         if model_id is not None:
             self.registry.get(model_id)  # unknown model → NotFound with suggestions
         session_id = session_id or uuid.uuid4().hex
-        if self.guard is not None and (locked := self.guard.gate(principal)) is not None:
-            return _refused(session_id, locked)
+        locked = self.guard.gate(principal) if self.guard is not None else None
         state = self.sessions.load(session_id)
         plan = self.planner.plan(question, state, model_id)
         if self.guard is not None:
@@ -96,6 +97,8 @@ class Assistant:
                 state.turns += 1
                 self.sessions.save(session_id, state)
                 return _refused(session_id, refused)
+            if locked is not None and any(s.name not in LOCKED_OK for s in plan.steps):
+                return _refused(session_id, locked)  # documents stay open to a locked principal
         if plan.reset:
             state = state.reset()
         answer, executed = self._respond(question, plan, principal, session_id)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import BadInput, Unavailable
+from assistant.errors import BadInput, NotAuthorized, Unavailable
 from assistant.models import describe, evaluation, explain, predict, whatif
 from assistant.models.filters import Filter
 from assistant.models.registry import Registry
@@ -77,6 +77,30 @@ class IncidentArgs(BaseModel):
     status: str | None = None
     severity: str | None = None
     attack_type: str | None = None
+
+
+class AlertArgs(BaseModel):
+    model_id: str | None = Field(None, description="Only alerts about this model.")
+    principal: str | None = Field(None, description="Only alerts about this person or service account.")
+    top_k: int = Field(10, ge=1, le=50)
+
+
+class AlertSummary(BaseModel):
+    id: str
+    time: str
+    principal: str
+    model_id: str | None = None
+    kind: str
+    level: str
+    detail: str
+    queries: list[str] = []
+
+
+class AlertList(BaseModel):
+    model_id: str | None
+    count: int
+    alerts: list[AlertSummary]
+    available: bool = True
 
 
 class IncidentList(BaseModel):
@@ -214,6 +238,24 @@ class Toolbox:
             return None
         return [incident_from_metadata(r) for r in rows]
 
+    def probing_alerts(self, args: AlertArgs) -> AlertList:
+        """Recent guardrail alerts (probing, sweeps, extraction attempts, locks), newest first; security team only."""
+        if self.role not in ("security", "admin"):
+            raise NotAuthorized("probing alerts are visible to the security team only")
+        if args.model_id:
+            self.registry.get(args.model_id)
+        if self.guard is None:
+            return AlertList(model_id=args.model_id, count=0, alerts=[], available=False)
+        try:
+            rows = self.guard.alerts(principal=args.principal, model_id=args.model_id, limit=args.top_k)
+        except Unavailable:
+            return AlertList(model_id=args.model_id, count=0, alerts=[], available=False)
+        alerts = [AlertSummary(id=str(a.get("id")), time=_iso(a.get("ts", 0.0)), principal=str(a.get("principal")),
+                               model_id=a.get("model_id"), kind=str(a.get("kind")), level=str(a.get("level")),
+                               detail=str(a.get("detail", "")), queries=[str(q) for q in (a.get("queries") or [])[:3]])
+                  for a in rows]
+        return AlertList(model_id=args.model_id, count=len(alerts), alerts=alerts)
+
     def security_posture(self, args: ModelArgs) -> Posture:
         """Is the model safe to rely on now: a grade with reasons, from incidents and measurements."""
         model = self.registry.get(args.model_id)
@@ -247,7 +289,14 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
     Tool("search_knowledge", SearchArgs, Toolbox.search_knowledge),
     Tool("list_incidents", IncidentArgs, Toolbox.list_incidents),
     Tool("security_posture", ModelArgs, Toolbox.security_posture),
+    Tool("probing_alerts", AlertArgs, Toolbox.probing_alerts),
 ]}
+
+
+def _iso(ts: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(ts or 0)))
 
 
 def run_tool(toolbox: Toolbox, name: str, arguments: dict[str, Any]) -> BaseModel:

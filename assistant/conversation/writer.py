@@ -202,6 +202,18 @@ class TemplateWriter:
             citations.append(Citation(doc_id=i.doc_id, title=i.title, doc_type="incident", snippet=i.title))
         return "\n".join(lines)
 
+    def _probing_alerts(self, r, role, facts, citations, q) -> str:
+        if not r.available:
+            return "Probing alerts cannot be read right now: the guardrails' state store is unavailable or switched off."
+        scope = f" on {r.model_id}" if r.model_id else ""
+        facts.append(Fact(label="alerts", value=r.count, source="probing_alerts"))
+        if not r.alerts:
+            return f"No probing alerts{scope}."
+        lines = [f"{r.count} recent probing alert{'s' if r.count != 1 else ''}{scope}, newest first:"]
+        for a in r.alerts:
+            lines.append(f"- {a.time} — **{a.level}** {a.principal} on {a.model_id or 'any model'}: {a.detail}")
+        return "\n".join(lines)
+
     def _security_posture(self, r: Posture, role, facts, citations, q) -> str:
         facts.append(Fact(label="grade", value=r.grade, source="security_posture"))
         verdict = r.headline or {"Good": "usable", "Watch": "usable with care",

@@ -137,6 +137,12 @@ class Guard:
                 tighten = 0.5 if self.store.get_mark(f"model:{model_id}", "tighten", now) else 1.0
                 found = signals([e for e in history if e.get("kind") == "query"] + pending, budget, now,
                                 self._scale(model_id), tighten=tighten)
+                # A signal counts against the kind of call that feeds it: a plain lookup after a
+                # what-if sweep is not itself a sweep (and vice versa).
+                synthetic_planned = any(s.name in SYNTHETIC_TOOLS for s in planned)
+                record_planned = any(s.name not in SYNTHETIC_TOOLS for s in planned)
+                found = [f for f in found if f.kind == "prada" or (f.kind == "records" and record_planned)
+                         or (f.kind in ("synthetic", "sweep") and synthetic_planned)]
                 level = max((s.level for s in found), default=0)
                 if level:
                     out.alerts += self._escalate(principal, model_id, found)

@@ -56,7 +56,7 @@ _TRAINING = (r"(?:training|train|trained|fitting|fit|fitted|reference|developmen
 _TRAINSET = rf"(?:{_TRAINING}\s*(?:data(?:set)?|set|sample|population|cohort|records?|rows?|examples?|corpus|pool)?)"
 _FRAUD = (r"(?:fraud|flag\w*|alert\w*|detect\w*|screen\w*|monitor\w*|transaction\w*|transfers?|payments?|purchases?|"
           r"charges?|wires?|merchant\w*|card|chargebacks?|aml|money|cash|withdrawals?)")
-_CAUGHT = (r"(?:flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
+_CAUGHT = (r"(?:tripp?(?:ing|ed)?|triggering|setting off|flagging|flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
            r"trigger(?:ed|s|ing)?|trip(?:ped)?|picked up|pick(?:ed)? up|marked|review(?:ed)?|alert(?:ed|s)?|"
            r"escalat(?:ed|e)|held|investigat(?:ed|e)|suspicious|high[- ]risk|red[- ]flag(?:ged)?|scrutini[sz]ed|seen)")
 
@@ -83,6 +83,63 @@ def _top_n(text: str) -> str | None:
 
 
 PAGE = 10  # the most per-record results any answer carries
+
+_ID = r"[a-z]{1,4}-?(\d{3,})"
+
+
+def _id_range(text: str) -> str | None:
+    """"C-10000 through C-10499", "C-21000..C-21999", or more than a page of ids listed one after another."""
+    for m in re.finditer(rf"\b{_ID}\s*(?:through|thru|to|until|till|up to|-|–|—|\.\.\.?|and so on (?:up )?to|all the way to)\s*(?:[a-z]{{1,4}}-?)?(\d{{3,}})\b", text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        if hi > lo and hi - lo + 1 > PAGE:
+            return m.group(0)
+    ids = set(re.findall(rf"\b{_ID}\b", text))
+    if len(ids) > PAGE:
+        return f"{len(ids)} ids"
+    if len(ids) >= 3 and re.search(r"\b(?:and so on|etc\.?|and the rest|onwards|and beyond)\b|\.\.\.", text):
+        return "a list of ids that goes on"
+    return None
+
+
+_INDIVIDUAL = re.compile(rf"\b[a-z]{{1,4}}-?\d{{3,}}\b|\ba named person\b|\bmy (?:\w+[- ]){{0,2}}?(?:neighbou?r|friend|ex|ex-\w+|colleague|coworker|co-worker|boss|"
+                         r"wife|husband|partner|brother|sister|mother|father|mum|mom|dad|son|daughter|tenant|landlord|ceo|manager)\b"
+                         r"|\b(?:my|our) (?:own )?(?:account|record|data|details|purchase|transaction|card|application|loan)s?\b"
+                         r"|\b(?:this|that|a specific|a particular|a certain|the) (?:customer|person|client|individual|cardholder|account holder|borrower|applicant)\b"
+                         r"|\b(?:mr|mrs|ms|miss|dr)\.? [a-z]+\b|\b(?:he|she|him|her|his)\b"
+                         r"|\b(?:aged?|a) \d{2}[- ]year[- ]old\b|\bborn (?:in )?\d{4}\b|\b(?:record|row) matching\b")
+_TRAINING_SET = re.compile(rf"\b{_TRAINSET}\b.{{0,5}}|\b(?:trained|fit|fitted|built|learn(?:ed|t)|calibrated|developed)\s+(?:on|from|with|using)\b"
+                           r"|\bused (?:to|for) (?:train|build|fit|develop|calibrate)\b|\b(?:during|in) (?:its |the )?training\b|\btraining (?:labels?|rows?|records?|samples?|examples?|outcomes?)\b")
+_ASKS_MEMBERSHIP = re.compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think)\b"
+                              r"|\b(?:one of|among|part of|in|inside|included|a training)\b")
+
+
+def _individual_in_training(text: str) -> str | None:
+    """A specific person or record, and the training data, in one question: a membership question."""
+    person = _INDIVIDUAL.search(text)
+    training = _TRAINING_SET.search(text)
+    if person and training and _ASKS_MEMBERSHIP.search(text):
+        if re.search(r"\b(?:customers?|people|records?|accounts?) (?:like|similar to)\b", text):
+            return None  # "customers like C-1" asks about coverage of a segment, not about C-1
+        return f"{person.group(0)} … {training.group(0).strip()}"
+    return None
+
+
+_OUTPUT_WORDS = r"(?:scores?|tiers?|risk|probabilit(?:y|ies)|predictions?|outputs?|explanations?|reasons?|labels?|ratings?|results?)"
+_GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer\w*|estimat\w*|deduc\w*|reconstruct\w*|back(?:ing)? out|recover\w*|"
+          r"reproduce|guess\w*|figure out|derive|reverse|likely to be|probably (?:are|is|were|was|has|have|had)|roughly how (?:much|many)|how (?:much|many)\b.{0,40}\bexactly|"
+          r"best reconstruction|synthesi[sz]e|what(?:'s| is| are) (?:her|his|their|its) (?:\w+ )?(?:likely|probable)|by comparing)")
+
+
+def _attributes_from_outputs(text: str) -> str | None:
+    """Working out a specific person's (or the training set's) inputs from what the model says about them."""
+    guess = re.search(rf"\b{_GUESS}", text)
+    if not guess:
+        return None
+    person = _INDIVIDUAL.search(text) or re.search(r"\b(?:customers?|cardholders?|people|training examples?|inputs?)\b", text)
+    outputs = re.search(rf"\b{_OUTPUT_WORDS}\b|\b(?:high|medium|low|critical|elevated)\b|\bmodel\b", text)
+    if person and outputs:
+        return guess.group(0)
+    return None
 
 
 # -- the screens: category -> (rule name, finder) ------------------------------------------------
@@ -113,7 +170,6 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:exact|precise|specific|actual|internal|hidden|secret|numeric|numerical)\s+(?:score\s+|probability\s+|decision\s+|"
             r"model\s+|flagging\s+|classification\s+|feature\s+)?(?:thresholds?|cut-?offs?|cut ?points?|boundar(?:y|ies)|"
             r"breakpoints?|tipping points?|trigger points?|trigger values?)\b(?!\s+(?:of|for|between) (?:the |each |every )?(?:risk )?(?:tiers?|bands?))"
-            r"|\b(?:decision|classification|flagging|alert) threshold\b"
             r"|\bat (?:exactly )?what (?:exact |precise )?(?:value|point|amount|level|number|score|probability)\b.{0,40}\b(?:flip|switch|tip|cross|change|trigger|flag)")),
         ("formula", _rx(
             r"\b(?:exact|full|complete|underlying|mathematical|precise|actual|internal|whole)\s+(?:scoring\s+|score\s+|risk\s+)?(?:formula|equation|"
@@ -124,6 +180,25 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:model|artifact|pickle|pickled|joblib|skops|onnx|weights?|checkpoint|serialized|serialised)\s+(?:file|binary|object|dump)s?\b"
             r"|\.(?:joblib|pkl|pickle|skops|onnx|h5)\b|\b(?:download|export|copy|send|share|give)\s+(?:me\s+)?(?:a copy of\s+)?(?:the|your|this)\s+(?:\w+\s+)?model\b(?!\s+(?:card|documentation|doc|report|summary))"
             r"|\bsource code\b|\bmodel\.yaml\b")),
+        ("model internals vocabulary", _rx(
+            r"\b(?:standard ?scaler|min-?max ?scaler|scaler|encoder|one-?hot)\s+(?:means?|std|standard deviations?|parameters?|params|statistics|"
+            r"stats|mappings?|categories|vocabulary|settings|values)\b"
+            r"|\bleaf (?:values?|weights?|scores?|outputs?)\b|\b(?:boosting|boosted) (?:stages?|rounds?|iterations?)\b"
+            r"|\bestimators?[_ ]?\[?\d+\]?|\btree (?:number |no\.? |#)?\d+\b|\broot (?:node|split|feature|variable)\b|\bcut ?points?\b"
+            r"|\b(?:node|split) (?:thresholds?|features?|indices|ids?|values?)\b|\bfeature ind(?:ices|exes)\b"
+            r"|\b(?:slopes?|log-?odds|logits?)\b.{0,30}\b(?:per|for each|of each|coefficient|weight|itself|exact|raw)\b"
+            r"|\b(?:per|for each|every)\s+(?:dollar|unit|point|month|year|percent)\b.{0,30}\b(?:log-?odds|logit|weight|coefficient|slope)\b"
+            r"|\b(?:every|each|all(?: the)?)\s+(?:split |decision |internal )?thresholds?\s+(?:on|for|of|in|the model uses)\b"
+            r"|\bdecision (?:surface|regions?)\b|\b(?:pickled?|serialized|serialised|fitted) (?:\w+[- ])?(?:pipeline|model|estimator|object|classifier)\b"
+            r"|\bpipeline (?:object|internals|steps|parameters|params|file)\b|\bget_params\b|\bfeature_importances_\b|\bcoef_\b")),
+        ("exact scores", _rx(
+            r"\b(?:exact|raw|unrounded|un-rounded|full[- ]precision|precise|high[- ]precision|uncapped|unmasked|true|real|underlying|numeric)\s+(?:\w+\s+)?(?:probabilit(?:y|ies)|scores?|logits?|outputs?|confidences?)\b"
+            r"|\b(?:probabilit(?:y|ies)|scores?|outputs?|confidences?)\b.{0,30}\b(?:to|with|at|in)\s+(?:\d+|two|three|four|five|six|seven|eight|more|all|full|maximum|max)\s+"
+            r"(?:decimal|decimals|digits|significant|dp|places)\b|\b(?:more|extra|all the|every) decimals?\b|\bwithout (?:any )?rounding\b|\bdon'?t round\b")),
+        ("model as code", _rx(
+            rf"\b(?:translate|convert|rewrite|express|turn|export|port|compile|write)\b.{{0,30}}\b(?:the|this|your|that)?\s*(?:\w+\s+){{0,2}}{_MODEL}\b.{{0,30}}\b(?:into|as|to)\s+"
+            r"(?:a |an )?(?:sql|code|python|java|javascript|excel|spreadsheet formula|formula|if-?then|rules?|case statements?|decision table|lookup table|pseudo-?code|equations?)\b"
+            r"|\bif-?then (?:statements?|rules?)\b|\bcase statements?\b.{0,40}\b(?:same|thresholds?|model)\b")),
         ("replicate the model", _rx(
             rf"\b(?:replicate|clone|copy|rebuild|recreate|reproduce|reconstruct|reverse[- ]engineer|steal|extract|mimic|"
             rf"approximate|imitate|distil+|train a (?:copy|clone|surrogate|shadow|substitute|replica))\b.{{0,40}}\b(?:the|your|this|that|its|our)?\s*(?:\w+\s+)?{_MODEL}\b"
@@ -140,7 +215,18 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             rf"|\b{_ALL}\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,40}}\b(?:as|in|into|to) (?:a |an )?{_FILE}\b"
             rf"|\b{_FILE}\b.{{0,20}}\b(?:of|with|for)\s+{_ALL}\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b")),
         ("more than a page", _top_n),
-        ("paging", _rx(rf"\b(?:next|another|following|remaining|subsequent)\s+(?:\d+|page|batch|set|hundred|thousand|chunk|block)s?\b.{{0,30}}\b(?:{_ENTITIES}|{_OUTPUTS}|ids?)\b"
+        ("range of records", _id_range),
+        ("batch scoring", _rx(r"\b(?:score|run|predict|evaluate|classify|rate|tier|process)\s+(?:\w+\s+){0,3}?(?:these|this|the following|attached|my|our|a batch of|a list of|a file of)\s+"
+                              r"(?:\d+\s+)?(?:\w+\s+)?(?:rows?|records?|files?|csv|spreadsheets?|batch(?:es)?|lists?|datasets?|synthetic \w+|made-up \w+|fake \w+|profiles)\b"
+                              r"|\b(?:\d{2,}|dozens of|hundreds of|thousands of|many|lots of)\s+(?:synthetic|made-?up|fake|random|generated|artificial|hypothetical)\s+(?:\w+\s+)?(?:rows?|records?|customers?|inputs?|profiles?|transactions?|cases)\b")),
+        ("record files", _rx(rf"\b[\w-]+\.(?:csv|parquet|xlsx?|jsonl?|tsv|feather|sqlite|db)\b"
+                             rf"|\b(?:whole|entire|full|complete)\s+(?:customer |client |account |transaction |policy )?(?:base|book|portfolio|population|list of (?:ids|{_ENTITIES}))\b")),
+        ("every id", _rx(rf"\b(?:every|all(?: the)?|each)\s+(?:\w+[- ]?){{0,3}}?(?:customer |client |account |transaction |record |policy )?ids?\b"
+                         rf"|\ball of them\b.{{0,20}}\bnot (?:just )?(?:a |the )?(?:top|first|sample|page|few)\b"
+                         rf"|\b(?:for|of)\s+(?:every|each|all)\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,50}}\b(?:list|give|show|print|tell me|with|their|its|plus)\b"
+                         rf"|\b(?:and so on|etc\.?|and the rest|\.\.\.)\s*(?:up )?(?:to|until|through|till)\s+[a-z]?-?\d")),
+        ("paging", _rx(r"\bnext\s+\d{2,}\b(?!\s*(?:days?|weeks?|months?|years?|hours?|minutes?|quarters?|business days?|calls?|billing))|\b(?:carry on|continue|resume|pick up|start|keep going)\s+(?:from|after|at)\s+[a-z]{1,4}-?\d{3,}\b|"
+                       rf"\b(?:next|another|following|remaining|subsequent)\s+(?:\d+|page|batch|set|hundred|thousand|chunk|block)s?\b.{{0,30}}\b(?:{_ENTITIES}|{_OUTPUTS}|ids?)\b"
                        r"|\bpage \d+ of\b|\b(?:continue|keep) (?:listing|going through|dumping|exporting|paging)\b")),
         ("training rows", _rx(
             rf"\b{_GIVE}\b.{{0,40}}\b(?:the\s+)?{_TRAINING}\s+(?:data(?:set)?|set|rows?|records?|examples?|samples?|table|file|labels)\b"
@@ -154,6 +240,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             rf"|\b{_TRAINSET}\s+(?:include|includes|included|contain|contains|contained|ha[sd]|have)\b.{{0,40}}\b{_PERSON}"
             rf"|\b(?:did|was|has|have)\s+(?:the|your|this)?\s*(?:\w+\s+)?{_MODEL}\s+(?:trained|fit|fitted|built|learn\w*|see[n]?)\s+(?:on|from|with|using)\s+{_PERSON}"
             rf"|\b{_PERSON}(?:'s)?\s+(?:data|record|details|information|row|file)\s+(?:was|were|is|got|been)\s+(?:\w+\s+)?(?:used|included|part)\b.{{0,30}}\b(?:train|fit|build|model)")),
+        ("individual and training set", _individual_in_training),
         ("membership test", _rx(rf"\bmembership\b.{{0,30}}\b(?:of|for|on|status|check|test)\b.{{0,30}}\b{_PERSON}"
                                 r"|\b(?:member|non-?member)\s+(?:or|vs\.?|versus)\s+(?:non-?member|member)\b"
                                 rf"|\b(?:tell|determine|figure out|check|work out|find out|know)\b.{{0,30}}\b(?:whether|if)\b.{{0,60}}\b{_TRAINSET}")),
@@ -173,6 +260,15 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"attributes?|inputs?|features?|data|details|identity|who)"
             r"|\b(?:guess|estimate|infer|deduce|work out|figure out|determine)\b.{0,30}\b(?:income|age|salary|balance|attributes?|inputs?|features?|data|details|identity)\b"
             r".{0,30}\b(?:from|given|based on|using)\s+(?:the|their|her|his|its|a|this)\s+(?:\w+\s+)?(?:scores?|tiers?|probabilit(?:y|ies)|predictions?|outputs?)\b")),
+        ("attributes from outputs", _attributes_from_outputs),
+        ("input that maximises", _rx(
+            r"\b(?:which|what)\s+(?:exact\s+)?(?:inputs?|values|feature values|combination|record|customer|profile|person|row|example)\b.{0,50}\b(?:maximi[sz]\w*|minimi[sz]\w*|"
+            r"gives? the (?:highest|lowest|maximum|max|most|minimum|min)|produces? the (?:highest|lowest)|with the (?:highest|lowest) (?:possible )?(?:score|probability))"
+            r"|\b(?:most|least) (?:likely|probable|prototypical|representative) (?:input|record|row|example|feature values)\b"
+            r"|\b(?:generate|synthesi[sz]e|produce|create)\b.{0,30}\b(?:the )?(?:exact |most )?(?:typical|prototypical|representative|likely)\s+(?:\w+\s+)?(?:input|record|row|example|training example)s?\b")),
+        ("true outcome of a person", _rx(
+            rf"\b(?:actual|true|real|ground[- ]truth|recorded|observed|historical|known)\s+(?:labels?|outcomes?|targets?|class(?:es)?|results?)\b.{{0,40}}\b(?:of|for)\s+{_PERSON}"
+            rf"|\b{_PERSON}\b.{{0,30}}\b(?:actual|true|real|ground[- ]truth|recorded)\s+(?:labels?|outcomes?|targets?)\b")),
         ("specific training rows", _rx(
             rf"\b(?:exact|specific|individual|actual|real|raw|verbatim|particular|original|underlying)\s+{_TRAINING}\s+(?:data|rows?|records?|examples?|samples?|"
             r"data points?|individuals?|people|customers?|cases)\b"
@@ -207,12 +303,18 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:as|with)\s+(?:an?\s+)?(?:admin|administrator|security|root|elevated|full)\s+(?:role|privileges?|access|rights|permissions?|clearance)\b"
             r"|\b(?:authori[sz]ation|override|access|clearance|auth) (?:code|token|key|level)\b"
             r"|\bauthori[sz]ed (?:by|from) (?:the |my )?(?:ciso|admin|security|management|manager|boss|cto|ceo)\b")),
-        ("restricted records", _rx(r"\b(?:reveal|show|give|leak|print|display|list|share|send|read|summari[sz]e|tell)\b.{0,50}\b(?:restricted|confidential|classified|"
+        ("restricted records", _rx(r"\b(?:reveal|show|give|leak|print|display|list|share|send|read|summari[sz]e|tell|see|view|access|open|get)\b.{0,50}\b(?:restricted|confidential|classified|"
                                    r"internal[- ]only|security[- ]only|private|secret|hidden)\b.{0,30}\b(?:incidents?|records?|documents?|files?|memos?|notes?|reports?|data|details|information)\b")),
         ("encoded payload", _rx(
             r"\b(?:decode|decrypt|unscramble|translate|convert|deobfuscate|interpret|read)\b.{0,60}\b(?:and|then)\s+(?:follow|execute|run|do|obey|apply|carry out|act on|answer|respond)"
             r"|\b(?:rot-?13|base-?64|b64|hex(?:adecimal)?|caesar|reversed text|backwards)\b.{0,40}\b(?:decode|instructions?|message|follow|command|payload|encoded|below|this)\b"
             r"|\b(?:decode|decrypt)\s+(?:this|the following|that|it)\b")),
+        ("role play", _rx(r"\blet'?s (?:role-?play|play a game|pretend|play pretend|do a role-?play)\b|\brole-?play(?:ing)?\b.{0,40}\byou(?:'re| are)\b"
+                          r"|\byou(?:'re| are)(?: now)? \w+,? (?:a|an|the) (?:debug|raw|unfiltered|uncensored|developer|dev|test|internal|admin|beta) "
+                          r"(?:build|version|mode|edition|copy|instance)\b")),
+        ("configuration", _rx(r"\b(?:instructions|rules|guidelines|directions)\s+(?:were you|you were|you've been|you have been|have you been)\s+(?:given|told|provided)\b"
+                              r"|\b(?:show|reveal|print|give|tell me|list|what are|output|reply with|dump|send|share|exact|precise)\b.{0,40}\b(?:guard(?:rail)?s?|probing|query|rate)\s+(?:thresholds?|budgets?|limits?|rules|settings|configuration|config|parameters)\b"
+                              r"|\byour\s+(?:configuration|config|settings|set-?up|parameters)\b")),
         ("chat markup", _rx(r"<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|</?(?:system|assistant|user)>|^\s*#{1,6}\s*(?:system|assistant|instructions?)\b"
                             r"|^\s*(?:system|assistant)\s*:|\bend of (?:user )?(?:input|prompt|context)\b|\bbegin (?:new )?(?:system|admin|developer) (?:prompt|message|instructions?)\b")),
     ],
@@ -222,13 +324,27 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"slip (?:past|through|under|by)|sneak (?:past|through|by|under)|fly under|dodge|sidestep|skirt|avoid|escape|elude|"
             r"stay off|keep off|hide from|work around)\b.{0,30}\b(?:the|your|our|this|that|its|a)?\s*(?:\w+\s+)?(?:fraud (?:model|check|screen|filter|detection|system|rules?|team|controls?)|"
             r"model|detection|detector|screening|screen|filters?|alarms?|controls?|monitoring|checks?|rules?|algorithm|classifier|alerts?|scoring)\b"
+            r"|\b(?:blind spots?|loop-?holes?|weak (?:spots?|points?)|weaknesses|gaps|holes)\b.{0,40}\b(?:i|we|someone|one)\s+(?:could|can|might|would)\s+(?:use|exploit|abuse|leverage|take advantage)"
+            r"|\bexploit\w*\s+(?:the|a|this|your)?\s*(?:\w+\s+)?(?:model|weakness|blind spot|loophole|gap)"
             r"|\bunder the radar\b|\bbelow the radar\b|\boff the radar\b|\bwithout (?:raising|setting off|tripping|triggering) (?:any )?(?:alarms?|flags?|alerts?|suspicion|red flags?)\b")),
+        ("(?:slip past)", _rx(r"\b(?:slip|sneak|get|sail|breeze|squeeze)\s+(?:past|through|by|under)\s+(?:the\s+)?(?:\w+[- ]){0,2}(?:verification|review|scrutiny|analysts?|fraud team|checks?|controls?|screening|monitoring|model)\b")),
     ],
 }
 
 # Evasion wording that is recourse on a credit or churn model ("how can she avoid being flagged as
 # high risk?") but coaching on a model that screens adversaries (fraud, abuse, intrusion).
 ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
+    ("from being caught", _rx(rf"\b(?:from|before|until|till)\s+(?:it\s+|they\s+|them\s+|the\s+\w+\s+)?(?:being\s+|getting\s+|gets?\s+|is\s+|are\s+)?(?:{_CAUGHT}|no longer {_CAUGHT})\b"
+                              r"|\buntil (?:it|they|the \w+) (?:stops?|is no longer|isn'?t|aren'?t|no longer)\b"
+                              r"|\bbefore (?:the |a |any )?(?:\w+[- ]){0,2}(?:check|rule|alert|model|flag|screen|limit|control)s?\s+(?:kicks? in|triggers?|fires?|trips?|catches|flags)\b"
+                              r"|\b(?:set(?:s|ting)?|sets) (?:anything|something|it|them|alarms?|the model|flags?)\s+off\b|\b(?:trip|tripping|trigger|triggering|raise|raising)\s+(?:the |any )?(?:\w+ )?(?:fraud )?(?:checks?|flags?|alarms?|alerts?|rules?|model)\b")),
+    ("boundary on a screening model", _rx(r"\b(?:amount|value|point|number|level|figure|threshold|sum|distance|count)\b.{0,25}\b(?:where|at which|that|when)\b.{0,40}\b(?:jumps?|flips?|moves?|goes|tips?|crosses|switches|changes|becomes|turns)\b"
+                                          r"|\b(?:lowest|minimum|smallest|least)\s+(?:possible\s+)?(?:fraud\s+)?(?:score|risk|probability|tier)\b.{0,30}\b(?:for|with|combination|gives?)\b"
+                                          r"|\b(?:combination|mix|setting|way)\b.{0,40}\b(?:gives?|gets?|produces?|yields?)\s+(?:the\s+)?(?:lowest|minimum|smallest|least)\b"
+                                          r"|\benough to (?:skip|avoid|pass|dodge|escape|get past|clear|beat|get under|stay under|drop below|get through)\b"
+                                          r"|\b(?:look|appear|seem|pass)\s+(?:like|as)\s+(?:a |an )?(?:\w+\s+){0,3}(?:to|for)\s+the\s+(?:\w+\s+)?(?:model|system|screen|check|detector)\b"
+                                          r"|\b(?:redo|resubmit|retry|re-?run|try again|do it again|run it again)\b.{0,30}\b(?:that way|like that|with|so|instead)\b"
+                                          r"|\b(?:still|stays?|remains?)\s+(?:lands?\s+in|in|gets?|is)\s+(?:the\s+)?(?:low(?:est)?|approve\w*|clear|safe|green|routine)\b")),
     ("not be caught", _rx(
         rf"\b(?:not|never|avoid|avoiding|without|won'?t|wouldn'?t|doesn'?t|don'?t|isn'?t|aren'?t|stop|escape|prevent|no longer|less likely to)\s+"
         rf"(?:being\s+|getting\s+|be\s+|get\s+|it\s+|them\s+|me\s+|us\s+|the\s+\w+\s+)?(?:\w+\s+)?{_CAUGHT}\b")),
@@ -239,7 +355,9 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
     ("look legitimate", _rx(r"\b(?:look|seem|appear|pass|read|come across)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|safe|ordinary|innocent|"
                             r"harmless|low[- ]risk|trustworthy|real|benign|authentic|routine)\b"
                             r"|\b(?:pass|get through|go through|clear|sail through|slip through)\s+(?:the\s+)?(?:\w+\s+)?(?:check|screen|screening|model|filter|review|detection|system)s?\b")),
-    ("structure payments", _rx(rf"\b(?:split|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|chop|divide|smurf\w*|stagger)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
+    ("safe amounts", _rx(r"\b(?:safe|safest|okay|ok|fine|acceptable|allowed|tolerated)\s+(?:\w+\s+)?(?:amount|limit|number|time|way|merchant|category|country|hour|distance|size|value|to send|to spend|to transfer|to charge)\b"
+                         r"|\bleast likely to\b|\b(?:i|we|my|our)\b.{0,40}\b(?:lower|reduce|decrease|bring down|minimi[sz]e|keep down)\s+(?:my|our|the|its|this|their)\s+(?:\w+\s+)?(?:fraud\s+)?(?:score|risk|probability|tier)\b")),
+    ("structure payments", _rx(rf"\b(?:split|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|space(?:d)? out|spacing|chop|divide|smurf\w*|stagger|push|run|put)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
                                rf"purchases?|amounts?|deposits?|withdrawals?|charges?|money|cash|sums?)\b.{{0,60}}\b(?:so|to|avoid|stay|under|below|keep|without|not)\b")),
     ("stay under the line", _rx(r"\b(?:stay|keep (?:it|them|this|that|things|amounts?|me|us)|remain|fly|sit)\s+(?:just\s+)?(?:below|under|beneath|inside|within)\s+(?:the\s+)?"
                                 r"(?:\w+\s+)?(?:radar|threshold|limit|cut-?off|line|bar|trigger|level|ceiling|tier)\b")),
@@ -249,13 +367,13 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
 
 # Questions about an attack or defence, not attempts at one: answered from the documents.
 _EDUCATIONAL = re.compile(
-    r"^(?:(?:hi|hey|hello|ok|okay|so|quick question|question)[,:!]?\s+)?(?:(?:can you |could you |please )?(?:explain|define|describe) (?:what |how )?|what (?:is|are|does|do) (?:an? )|what'?s (?:an? )|"
+    r"^(?:(?:hi|hey|hello|ok|okay|so|quick question|question)[,:!]?\s+)?(?:(?:can you |could you |please )?(?:explain|define|describe) (?:what (?:is |are )?(?:an? )?|how (?:an? |do |does )|the (?:concept|term|idea|notion|meaning) of )|what (?:is|are|does|do) (?:an? )|what'?s (?:an? )|"
     r"what (?:does|do) .{0,40}\bmean\b|how (?:do|does|did|would|can|could|should|are|is) (?:you|we|modeldesk|the (?:team|bank|company|product|assistant|service)|our (?:team|bank|company)|"
     r"it|this (?:assistant|tool|product|service)|models? (?:like|such))\b.{0,30}\b(?:protect|defend|prevent|detect|stop|guard|handle|mitigate|respond|deal|cope|"
     r"spot|catch|block|notice|monitor|secure|keep)|(?:is|are) (?:we|our (?:\w+ )?models?|the (?:\w+ )?models?) (?:protected|safe|secure|vulnerable|exposed|at risk|resistant)\b|"
     r"has (?:there|anyone|anybody) (?:ever )?been\b|have (?:there|we) (?:ever )?(?:been|had|seen)\b|(?:were|was) there (?:any )?(?:incidents?|attacks?|attempts?)\b|"
     r"what(?:'s| is) (?:our|the|your) (?:policy|guidance|runbook|procedure|process|playbook|stance|position|rule) (?:on|for|about|regarding|around)\b|"
-    r"(?:why|how) (?:can'?t|cannot|don'?t|won'?t|do(?:n'?t)? you not) (?:you|i|we)\b)",
+    r"(?:why|how) (?:can'?t|cannot|don'?t|won'?t|do(?:n'?t)? you not) (?:you|i|we)\b|why (?:are|is|do|does|did|was|were) (?:there|you|we|it|my|i)\b)",
 )
 _EDUCATIONAL_ANYWHERE = re.compile(
     r"\b(?:what is|what's|what are|explain|definition of|meaning of|tell me about|learn about|read about|awareness|training course|"
@@ -263,6 +381,10 @@ _EDUCATIONAL_ANYWHERE = re.compile(
     r"data poisoning|poisoning|evasion(?: attacks?)?|prompt injection|jailbreak(?:ing|s)?|adversarial (?:attacks?|examples?|machine learning)|"
     r"extraction attacks?|inversion attacks?|mitre atlas|atlas)\b"
     r"|\b(?:protect|defend|safeguard|secure|guard)\w*\s+(?:\w+\s+){0,3}(?:against|from)\b"
+    r"|\b(?:someone|somebody|anyone|anybody|attackers?|an attacker|adversar(?:y|ies)|bad actors?|hackers?|criminals?|fraudsters?|"
+    r"insiders?|people|thieves|a thief)\b(?!\s+(?:tell|give|show|send|help|list|print|export|explain)\b)(?:\s+\w+){0,6}?\s+(?:tr(?:y|ies|ied|ying) to|attempt\w* to|wants? to|"
+    r"could|might|would|can|used?|uses)\b"
+    r"|\bwhat (?:stops|prevents|protects|would stop|would prevent|happens (?:when|if))\b|\bhas (?:anyone|anybody|someone) (?:ever )?(?:tried|attempted)\b"
     r"|\b(?:incidents?|attacks?|attempts?|cases?)\s+(?:of|involving|related to|about|with)\s+(?:model extraction|membership inference|data poisoning|"
     r"poisoning|evasion|prompt injection|inversion|extraction)\b"
     r"|\b(?:policy|policies|runbook|guidance|procedure|playbook|faq|documentation|docs)\b.{0,30}\b(?:on|for|about|regarding|around|covering)\b"
@@ -345,6 +467,9 @@ def _unusual_words(text: str) -> bool:
     return len(words) >= 3 and len(_COMMON.findall(text)) <= len(words) // 10
 
 
+_TOPIC_RULES = {"jailbreak", "system prompt", "configuration"}
+
+
 def educational(text: str) -> bool:
     """A question about attacks or defences in general, not an attempt on a model."""
     plain = _plain(text)
@@ -363,6 +488,8 @@ def screen(text: str, *, adversarial: bool = False) -> Finding | None:
         for reason in injection.detect(view):
             return Finding("prompt_injection", reason.split(":")[0] + ("" if how == "as written" else f" ({how})"), reason)
         found = _match("prompt_injection", view)
+        if found and found[0] in _TOPIC_RULES and how == "as written" and educational(text):
+            found = None  # "what's a jailbreak, and do you block them?" names the topic, it is not one
         if found:
             return Finding("prompt_injection", found[0] + ("" if how == "as written" else f" ({how})"), found[1])
     learning = educational(text)

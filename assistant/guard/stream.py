@@ -127,7 +127,7 @@ def prada_w(vectors: list[dict[str, Any]], scales: dict[str, float]) -> float | 
             distances.append(min(_distance(row, other, keys, scales) for other in rows))
         rows.append(row)
     values = np.asarray(distances, dtype=float)
-    if len(values) < 3 or not np.isfinite(values).all() or float(values.std()) == 0.0:
+    if len(values) < 3 or not np.isfinite(values).all() or float(values.std()) <= 1e-6 * max(float(values.mean()), 1e-12):
         # Identical spacing every time (a perfectly regular sweep) is as unnatural as it gets.
         return 0.0 if len(values) >= 3 else None
     w, _ = shapiro(values[-500:])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -19,6 +20,10 @@ from assistant.errors import ConfigError, Refused
 
 log = logging.getLogger("modeldesk.slack")
 ENDPOINT = "slack"  # how Slack answers are named in the feedback store and the metrics
+# Bolt runs acknowledgements (slash commands, button clicks) and lazy answers in one thread pool.
+# Answers wait their turn on `SlackDeps.answering`, so the pool is made wide enough that a queue of
+# questions never holds up an acknowledgement past Slack's 3 seconds.
+LISTENER_THREADS = 64
 
 
 @dataclass
@@ -124,6 +129,7 @@ def build_app(deps: SlackDeps, *, client: WebClient | None = None, verify_reques
         raise ConfigError("SLACK_SIGNING_SECRET is not set: requests to /slack/events cannot be verified")
     app = App(client=client or web_client(settings), signing_secret=settings.slack_signing_secret if verify_requests else "",
               token_verification_enabled=False, request_verification_enabled=verify_requests,
-              process_before_response=process_before_response, raise_error_for_unhandled_request=False)
+              process_before_response=process_before_response, raise_error_for_unhandled_request=False,
+              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack"))
     listeners.register(app, deps)
     return app

@@ -67,6 +67,9 @@ def main() -> None:
             out.append(f"| {r['mix']} | {r['clients']} | {r['think_s']:g} | {r['throughput_rps']:.1f} | {r['p50_ms']:.0f} | "
                        f"{r['p95_ms']:.0f} | {r['p99_ms']:.0f} | {r['errors']} |")
         out += ["", f"Target: {load['target']}.", ""]
+    from bench.attacks.report import markdown as attacks_markdown
+
+    out += attacks_markdown(_load("attacks"))
     print("\n".join(out))
 
 

@@ -109,6 +109,7 @@ def run_benign(http: httpx.Client, url: str, keys: dict[str, str], items: list[d
         if refused:
             refused_ids.append({"id": item["id"], "category": (payload.get("refusal") or {}).get("category")
                                 or f"http_{status}", "borderline": border})
+    order = ["all", "not borderline", "borderline"] + sorted(g for g in groups if g.startswith("kind:"))
     return {"items": len(items), "principals": len({p for p, _ in benign_principals(items)}),
-            "false_refusal": {g: proportion(*v) for g, v in groups.items()},
+            "false_refusal": {g: proportion(*groups[g]) for g in order if g in groups},
             "refused": refused_ids, "errors": errors}

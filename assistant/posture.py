@@ -319,6 +319,8 @@ def headline(p: Posture, now: float | None = None) -> str:
     verdict = {"Good": "usable", "Watch": "usable", "At risk": "not to be relied on without review"}[p.grade]
     if parts:
         return f"{verdict}, with " + "; ".join(parts)
+    if p.grade != "Good":  # set by a measurement with no short name (e.g. weak discrimination): the reasons say it
+        return {"Watch": "usable with care", "At risk": "not to be relied on without review"}[p.grade]
     if p.drift is not None and p.drift.judged:
         return f"{verdict}: no open incidents, and recent inputs look like the data it was validated on"
     return f"{verdict}: no open incidents" + (" (too few recent inputs yet to check for drift)" if p.drift else "")

@@ -57,8 +57,10 @@ class Assistant:
             from assistant.guard.guard import Guard
 
             guard = Guard.from_settings(settings, registry)
+        from assistant.monitoring import Monitor
+
         return cls(registry, knowledge, sessions=SqliteSessions(settings.data_dir / "state" / "sessions.sqlite"),
-                   guard=guard, audit=open_audit_log(settings))
+                   guard=guard, audit=open_audit_log(settings), monitor=Monitor.from_settings(settings, registry))
 
     @property
     def alert_sinks(self) -> list:
@@ -149,13 +151,15 @@ class Assistant:
             return _refused(session_id, first, notes=[_sentence(e) for e in errors]), executed
         written = self.writer.write(question, results, principal.role)
         declined = list(dict.fromkeys(refusal_text(r) for _, r in refusals))
+        generalised = getattr(review, "generalised", None) if self.guard is not None else None
         text = "\n\n".join(p for p in [*notices, written.text, *declined, *errors] if p)
         context = None
         if plan.context:
             context = "Continuing with " + ", ".join(plan.context) + "."
             text = f"_{context}_\n\n{text}"
         return Answer(session_id=session_id, text=text, facts=written.facts, citations=written.citations,
-                      tool_calls=calls, context=context), executed
+                      tool_calls=calls, context=context, refused=generalised is not None,
+                      refusal=generalised), executed
 
     def _audit(self, question: str, principal: Principal, answer: Answer | None, started: float, ts: float,
                model_id: str | None, answer_id: str | None, session_id: str | None, *,

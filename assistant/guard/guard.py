@@ -46,6 +46,7 @@ class Review:
     notices: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     lock: Refusal | None = None
+    generalised: Refusal | None = None  # the request was declined and a safer answer given in its place
 
 
 class Guard:
@@ -187,6 +188,7 @@ class Guard:
         out.notices.append(f"For {model.spec.name}, a model that screens adversaries, I don't run what-if scenarios "
                            "that would show how to change a case to avoid being flagged. Here is what drives this "
                            "case's current tier instead.")
+        out.generalised = refusal("evasion_coaching")
         return type(step)(name="explain", arguments={"model_id": model.id, "record_id": step.arguments.get("record_id"),
                                                      "top_k": 3})
 

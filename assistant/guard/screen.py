@@ -56,7 +56,7 @@ _TRAINING = (r"(?:training|train|trained|fitting|fit|fitted|reference|developmen
 _TRAINSET = rf"(?:{_TRAINING}\s*(?:data(?:set)?|set|sample|population|cohort|records?|rows?|examples?|corpus|pool)?)"
 _FRAUD = (r"(?:fraud|flag\w*|alert\w*|detect\w*|screen\w*|monitor\w*|transaction\w*|transfers?|payments?|purchases?|"
           r"charges?|wires?|merchant\w*|card|chargebacks?|aml|money|cash|withdrawals?)")
-_CAUGHT = (r"(?:tripp?(?:ing|ed)?|triggering|setting off|flagging|flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
+_CAUGHT = (r"(?:tripp?(?:ing|ed)?|triggering|setting off|flagging|challenged|asked for (?:one|a code|verification)|questioned|verified|flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
            r"trigger(?:ed|s|ing)?|trip(?:ped)?|picked up|pick(?:ed)? up|marked|review(?:ed)?|alert(?:ed|s)?|"
            r"escalat(?:ed|e)|held|investigat(?:ed|e)|suspicious|high[- ]risk|red[- ]flag(?:ged)?|scrutini[sz]ed|seen)")
 
@@ -106,10 +106,17 @@ _INDIVIDUAL = re.compile(rf"\b[a-z]{{1,4}}-?\d{{3,}}\b|\ba named person\b|\bmy (
                          r"|\b(?:my|our) (?:own )?(?:account|record|data|details|purchase|transaction|card|application|loan)s?\b"
                          r"|\b(?:this|that|a specific|a particular|a certain|the) (?:customer|person|client|individual|cardholder|account holder|borrower|applicant)\b"
                          r"|\b(?:mr|mrs|ms|miss|dr)\.? [a-z]+\b|\b(?:he|she|him|her|his)\b"
-                         r"|\b(?:aged?|a) \d{2}[- ]year[- ]old\b|\bborn (?:in )?\d{4}\b|\b(?:record|row) matching\b")
+                         r"|\b(?:aged?|a) \d{2}[- ]year[- ]old\b|\bborn (?:in )?\d{4}\b|\b(?:record|row) matching\b"
+                         r"|\b(?:a|any|one) (?:customer|person|client|row|record|transaction|cardholder|account) (?:who|with|that|matching|whose)\b"
+                         r"|\b(?:this|that|the) (?:exact |specific |particular )?(?:record|row|entry|example)\b"
+                         r"|\b(?:the|this|that|my|our) (?:\w+ ){0,3}(?:case|purchase|transaction|payment|transfer|claim|application|loan|order) (?:from|on|in|at|of|i made|we made|last)\b"
+                         r"|\bwhich (?:of (?:the|our|these|those) )?(?:customers|people|records|rows|accounts|transactions|ids|cardholders)\b")
 _TRAINING_SET = re.compile(rf"\b{_TRAINSET}\b.{{0,5}}|\b(?:trained|fit|fitted|built|learn(?:ed|t)|calibrated|developed)\s+(?:on|from|with|using)\b"
+                           r"|\b(?:feed|fed|went|go|gone) into (?:building|training|fitting|the (?:training|model))\b|\bused (?:when|while|in|during) (?:building|training|developing|fitting)\b"
+                           r"|\bwhen (?:the )?(?:\w+[- ]){0,2}model was (?:developed|built|trained|fitted|made)\b|\b(?:you|it|the model) (?:learn|learned|learnt|train|trained) (?:from|on)\b"
+                           r"|\bin-?sample\b|\bout-of-sample\b|\bout of sample\b"
                            r"|\bused (?:to|for) (?:train|build|fit|develop|calibrate)\b|\b(?:during|in) (?:its |the )?training\b|\btraining (?:labels?|rows?|records?|samples?|examples?|outcomes?)\b")
-_ASKS_MEMBERSHIP = re.compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think)\b"
+_ASKS_MEMBERSHIP = re.compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think|or not|yes/no|yes or no|y/n)\b"
                               r"|\b(?:one of|among|part of|in|inside|included|a training)\b")
 
 
@@ -126,8 +133,26 @@ def _individual_in_training(text: str) -> str | None:
 
 _OUTPUT_WORDS = r"(?:scores?|tiers?|risk|probabilit(?:y|ies)|predictions?|outputs?|explanations?|reasons?|labels?|ratings?|results?)"
 _GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer\w*|estimat\w*|deduc\w*|reconstruct\w*|back(?:ing)? out|recover\w*|"
-          r"reproduce|guess\w*|figure out|derive|reverse|likely to be|probably (?:are|is|were|was|has|have|had)|roughly how (?:much|many)|how (?:much|many)\b.{0,40}\bexactly|"
+          r"reproduce|guess\w*|figure out|derive|reverse[- ]engineer|pin down|narrow down|zero in on|home in on|triangulate|piece together|solve for|"
+          r"what must (?:their|his|her|its|the) (?:other )?\w+ be|likely to be|probably (?:are|is|were|was|has|have|had)|roughly how (?:much|many)|how (?:much|many)\b.{0,40}\bexactly|"
           r"best reconstruction|synthesi[sz]e|what(?:'s| is| are) (?:her|his|their|its) (?:\w+ )?(?:likely|probable)|by comparing)")
+
+
+_EXTREME = (r"(?:highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
+            r"100 ?%|fully (?:certain|sure)|ideali[sz]ed|ideal|prototyp\w*|archetyp\w*|most \w+-y|push every input|extreme)")
+_INPUTS = r"(?:inputs?|input space|combination|feature values|values|profile|record|row|example|transaction|customer|churner|defaulter|person|case)"
+
+
+def _extreme_inputs(text: str) -> str | None:
+    """Model inversion by optimisation: the inputs the model is most certain about, its prototype of a class."""
+    extreme = re.search(rf"\b{_EXTREME}", text)
+    if not extreme:
+        return None
+    if re.search(rf"\b(?:which|what|find|generate|synthesi[sz]e|produce|create|give me|show me|describe|make|build|craft|construct)\b.{{0,60}}\b{_INPUTS}\b", text) and \
+            re.search(r"\b(?:model|score|probability|tier|class|label|certain|sure|confident|fraud|churn|default|output|predict\w*)\b", text) and \
+            not re.search(r"\b(?:which|what) (?:customers|clients|accounts|transactions|records) (?:have|are|has|had|were)\b", text):
+        return extreme.group(0)
+    return None
 
 
 def _attributes_from_outputs(text: str) -> str | None:
@@ -191,10 +216,18 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:every|each|all(?: the)?)\s+(?:split |decision |internal )?thresholds?\s+(?:on|for|of|in|the model uses)\b"
             r"|\bdecision (?:surface|regions?)\b|\b(?:pickled?|serialized|serialised|fitted) (?:\w+[- ])?(?:pipeline|model|estimator|object|classifier)\b"
             r"|\bpipeline (?:object|internals|steps|parameters|params|file)\b|\bget_params\b|\bfeature_importances_\b|\bcoef_\b")),
+        ("under the hood", _rx(
+            r"(?<!need )(?<!want )(?<!the )\b(?:guts|innards|under the hood|secret sauce|scoring recipe|nuts and bolts|blueprint)\b"
+            r"|\b(?:show|give|open|reveal|tell me|share|walk me through|list|expose|dump|see|paste|print)\b.{0,30}\b(?:internals|inner workings|innards|guts|internal (?:parameters|settings|state))\b"
+            r"|\blearn(?:ed|t) (?:constants|values|numbers|parameters|weights|thresholds)\b|\bmultipl(?:ies|y|ied) (?:it )?by\b"
+            r"|\b(?:number for number|digit for digit|exactly as (?:it was )?(?:written|stored|saved|trained))\b"
+            r"|\btraining (?:settings|configuration|config|parameters|params|recipe|script|code)\b|\bsaved (?:config|configuration|settings|model)\b"
+            r"|\b(?:replicate|reproduce|recreate|clone|rebuild|reimplement|re-implement)\s+(?:it|this|that|them|the (?:score|scores|scoring|tiers?))\b.{0,40}\b(?:offline|myself|locally|without you|on my own|in excel|in python|in sql|exactly)\b")),
         ("exact scores", _rx(
             r"\b(?:exact|raw|unrounded|un-rounded|full[- ]precision|precise|high[- ]precision|uncapped|unmasked|true|real|underlying|numeric)\s+(?:\w+\s+)?(?:probabilit(?:y|ies)|scores?|logits?|outputs?|confidences?)\b"
             r"|\b(?:probabilit(?:y|ies)|scores?|outputs?|confidences?)\b.{0,30}\b(?:to|with|at|in)\s+(?:\d+|two|three|four|five|six|seven|eight|more|all|full|maximum|max)\s+"
-            r"(?:decimal|decimals|digits|significant|dp|places)\b|\b(?:more|extra|all the|every) decimals?\b|\bwithout (?:any )?rounding\b|\bdon'?t round\b")),
+            r"(?:decimal|decimals|digits|significant|dp|places)\b|\b(?:more|extra|all the|every) decimals?\b|\bwithout (?:any )?rounding\b|\bdon'?t round\b"
+            r"|\b(?:full|complete|precise|exact) probabilit(?:y|ies)\b")),
         ("model as code", _rx(
             rf"\b(?:translate|convert|rewrite|express|turn|export|port|compile|write)\b.{{0,30}}\b(?:the|this|your|that)?\s*(?:\w+\s+){{0,2}}{_MODEL}\b.{{0,30}}\b(?:into|as|to)\s+"
             r"(?:a |an )?(?:sql|code|python|java|javascript|excel|spreadsheet formula|formula|if-?then|rules?|case statements?|decision table|lookup table|pseudo-?code|equations?)\b"
@@ -216,6 +249,15 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             rf"|\b{_FILE}\b.{{0,20}}\b(?:of|with|for)\s+{_ALL}\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b")),
         ("more than a page", _top_n),
         ("range of records", _id_range),
+        ("everything at once", _rx(
+            r"\b(?:keep going|continue|carry on|go on|proceed)\b.{0,40}\b(?:until|till)\b.{0,30}\b(?:all|every|done|finished|the end|the last|them all)\b"
+            r"|\bin (?:steps|increments) of\b|\bstep size\b|\b(?:fine |full |complete |whole )?grid (?:of|over|across)\b|\bfine grid\b|\bfull (?:matrix|grid|sweep|cross)\b"
+            r"|\b\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*(?:\.\.\.|…|etc)"
+            r"|\beverything (?:you have|you've got|you hold|there is)\b.{0,40}\b(?:records?|scores?|labels?|predictions?|rows?|probabilit\w*|ids|data(?!\s+quality))\b"
+            r"|\b\d+ at a time\b|\b(?:page|paginate|iterate|cycle) (?:through|over)\b"
+            r"|\b(?:full|whole|entire|complete) (?:reference|training|holdout|validation) (?:set|data|sample|file|table)\b"
+            r"|\b(?:every|each|all(?: the)?)\s+(?:single\s+)?(?:predictions?|scores?|probabilit(?:y|ies)|outputs?)\b.{0,40}\b(?:made|ever|produced|in bulk|with (?:probabilities|scores|ids)|for (?:every|all))"
+            r"|\bas many (?:\w+ )?(?:customers|records|rows|transactions|accounts|ids|predictions|scores) as (?:you can|possible|will fit|fit)\b")),
         ("batch scoring", _rx(r"\b(?:score|run|predict|evaluate|classify|rate|tier|process)\s+(?:\w+\s+){0,3}?(?:these|this|the following|attached|my|our|a batch of|a list of|a file of)\s+"
                               r"(?:\d+\s+)?(?:\w+\s+)?(?:rows?|records?|files?|csv|spreadsheets?|batch(?:es)?|lists?|datasets?|synthetic \w+|made-up \w+|fake \w+|profiles)\b"
                               r"|\b(?:\d{2,}|dozens of|hundreds of|thousands of|many|lots of)\s+(?:synthetic|made-?up|fake|random|generated|artificial|hypothetical)\s+(?:\w+\s+)?(?:rows?|records?|customers?|inputs?|profiles?|transactions?|cases)\b")),
@@ -266,6 +308,12 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"gives? the (?:highest|lowest|maximum|max|most|minimum|min)|produces? the (?:highest|lowest)|with the (?:highest|lowest) (?:possible )?(?:score|probability))"
             r"|\b(?:most|least) (?:likely|probable|prototypical|representative) (?:input|record|row|example|feature values)\b"
             r"|\b(?:generate|synthesi[sz]e|produce|create)\b.{0,30}\b(?:the )?(?:exact |most )?(?:typical|prototypical|representative|likely)\s+(?:\w+\s+)?(?:input|record|row|example|training example)s?\b")),
+        ("extreme inputs", _extreme_inputs),
+        ("hidden attributes", _rx(
+            r"\b(?:hidden|withheld|private|masked|undisclosed|secret|unseen)\s+(?:attributes?|fields?|inputs?|features?|values|details|data|columns)\b"
+            r"|\b(?:the ones|what) you (?:didn'?t|did not|don'?t|won'?t) (?:show|tell|reveal|share)\b"
+            r"|\b(?:real|actual|raw|verbatim|original) (?:rows|records|examples|data points|training rows)\b"
+            rf"|\b(?:reveal|identify|find|tell me|list|work out|expose|show)\s+(?:which|who|what)\s+(?:\w+\s+)?(?:customers?|people|individuals?|records?|rows?|cardholders?)\b.{{0,60}}\b(?:reference|training) (?:data|set|sample)")),
         ("true outcome of a person", _rx(
             rf"\b(?:actual|true|real|ground[- ]truth|recorded|observed|historical|known)\s+(?:labels?|outcomes?|targets?|class(?:es)?|results?)\b.{{0,40}}\b(?:of|for)\s+{_PERSON}"
             rf"|\b{_PERSON}\b.{{0,30}}\b(?:actual|true|real|ground[- ]truth|recorded)\s+(?:labels?|outcomes?|targets?)\b")),
@@ -279,7 +327,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|set aside|turn off|disable|deactivate|switch off|suspend|lift|remove)\b"
             r".{0,40}\b(?:instructions?|rules?|guidelines?|guard ?rails?|restrictions?|polic(?:y|ies)|(?:system )?prompts?|constraints?|filters?|"
             r"programming|safeguards?|safety|content policy|limitations on you|limits|checks|protections?|controls)\b"
-            r"|\bno (?:restrictions|rules|filters|limits|guardrails|censorship)\b|\bwithout (?:any )?(?:restrictions|filters|guardrails|censorship|limits|rules)\b")),
+            r"|\bno (?:restrictions|rules|filters|limits|guardrails|censorship)\b|\bwithout (?:any |the |your |its )?(?:\w+\s+){0,2}(?:restrictions|filters|guard ?rails|censorship|limits|rules|safeguards|safety)\b")),
         ("jailbreak", _rx(
             r"\b(?:jail ?break\w*|dan mode|do anything now|developer mode|dev mode|debug mode|god mode|sudo mode|maintenance mode|"
             r"unrestricted mode|admin mode|diagnostic mode|test mode|unlocked mode|evil mode|opposite mode)\b|\bsudo\b"
@@ -290,6 +338,8 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bstay in character\b|\bhypothetically,? if you (?:had|were|could)\b.{0,30}\b(?:no|any)\b")),
         ("system prompt", _rx(
             r"\b(?:system|hidden|initial|original|developer|internal|secret|base|master|pre-?)\s*(?:prompt|instructions?|messages?|configuration|config|directives?)\b"
+            r"|\b(?:hidden|secret) (?:rules|guidelines|policies|constraints)\b"
+            r"|\b(?:paste|print|recite|dump|list|copy|output|show|give)\b.{0,40}\b(?:rules|instructions|guidelines|constraints) you (?:follow|obey|were given|run on|operate under|have)\b"
             r"|\b(?:your|the)\s+(?:\w+\s+)?(?:prompt|instructions|directives|configuration|guidelines you (?:were|are) given)\b.{0,20}\b(?:verbatim|word for word|in full|exactly)\b"
             r"|\b(?:repeat|print|recite|echo|output|reveal|show|tell me|what (?:is|are|was|were))\b.{0,20}\b(?:the )?(?:text|words|everything|instructions)\s+(?:above|before|prior|that came before)\b"
             r"|\bwhat (?:were you|have you been|are you) (?:told|instructed|programmed|configured)\b"
@@ -309,6 +359,21 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:decode|decrypt|unscramble|translate|convert|deobfuscate|interpret|read)\b.{0,60}\b(?:and|then)\s+(?:follow|execute|run|do|obey|apply|carry out|act on|answer|respond)"
             r"|\b(?:rot-?13|base-?64|b64|hex(?:adecimal)?|caesar|reversed text|backwards)\b.{0,40}\b(?:decode|instructions?|message|follow|command|payload|encoded|below|this)\b"
             r"|\b(?:decode|decrypt)\s+(?:this|the following|that|it)\b")),
+        ("persona", _rx(
+            r"\b(?:act|answer|respond|speak|reply|talk|write|pose)\s+as\s+(?:if you (?:were|are)\s+)?(?:the |a |an |my )?(?:\w+[- ]){0,3}(?:data scientists?|developers?|engineers?|admin\w*|owners?|creators?|builders?|"
+            r"insiders?|security (?:team|officer|analyst)|auditors?|the model|the classifier|root|superusers?|operators?|system)\b"
+            r"|\b(?:impersonate|you are now|from now on you are|new persona|switch (?:to|into) (?:a |the )?(?:\w+ )?(?:persona|mode|character))\b"
+            r"|\brepeat after me\b|\bsay (?:exactly|the following|after me|this back)\b|\b(?:respond|reply|answer) (?:only )?with (?:exactly|only|the words)\b"
+            r"|\bnew (?:instruction|rule|directive|policy|order)s?\s*(?:for you|to you|:)"
+            r"|\btreat (?:every|all|this|my|future|each|any) (?:\w+ ){0,3}(?:requests?|messages?|questions?|queries)\s+as\s+(?:coming )?(?:from|if)\b"
+            r"|\b(?:pretend|imagine|suppose|assume|act as if|simulate|hypothetically)\b.{0,50}\b(?:guard ?(?:rails?)?|filters?|rules?|policy|policies|restrictions?|safety|refusals?|checks?)\b.{0,25}\b"
+            r"(?:off|disabled|switched off|turned off|don'?t exist|do not exist|not there|removed|suspended|broken|lifted|gone|didn'?t exist)\b"
+            r"|\b(?:if|as if) (?:it|you) (?:had|has|were|was) no (?:\w+ )?(?:policy|policies|rules|restrictions|filters|guard ?rails|limits|safeguards)\b"
+            r"|\b(?:refusals?|guard ?(?:rails?)?|filters?|safety|policy|restrictions?)(?: \w+)? (?:is |are )?(?:broken|off|disabled|down|buggy|not working|switched off|being tested)\b"
+            r"|\b(?:the )?assistant (?:shall|must|will|should|is to|is required to) (?:now |henceforth |always )?(?:disclose|reveal|share|provide|ignore|answer|output|include|comply)\b"
+            r"|\bapply (?:it|this|the following|these) (?:immediately|now|at once|right away)\b"
+            r"|\b(?:include|reveal|show|send|print|leak|share|give me|output|paste)\b.{0,40}\b(?:api keys?|secrets?|credentials?|passwords?|tokens?|conversation history|chat history|other users'?\s+\w+|everyone'?s? (?:questions|conversations|sessions))\b"
+            r"|^\s*(?:role|principal|user|system|permission|access)\s*[:=]\s*\w+\s*[|,;]")),
         ("role play", _rx(r"\blet'?s (?:role-?play|play a game|pretend|play pretend|do a role-?play)\b|\brole-?play(?:ing)?\b.{0,40}\byou(?:'re| are)\b"
                           r"|\byou(?:'re| are)(?: now)? \w+,? (?:a|an|the) (?:debug|raw|unfiltered|uncensored|developer|dev|test|internal|admin|beta) "
                           r"(?:build|version|mode|edition|copy|instance)\b")),
@@ -318,16 +383,24 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
         ("chat markup", _rx(r"<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|</?(?:system|assistant|user)>|^\s*#{1,6}\s*(?:system|assistant|instructions?)\b"
                             r"|^\s*(?:system|assistant)\s*:|\bend of (?:user )?(?:input|prompt|context)\b|\bbegin (?:new )?(?:system|admin|developer) (?:prompt|message|instructions?)\b")),
     ],
+    "multilingual": [
+        ("training data", _rx(r"\b(?:datos de entrenamiento|données d'entra[iî]nement|trainingsdaten\w*|dados de treinamento|dati di addestramento|conjunto de entrenamiento|jeu d'entra[iî]nement)\b|训练")),
+        ("internals", _rx(r"\b(?:par[áa]metros internos|param[èe]tres internes|interne[nr]? parameter|coeficientes|coefficients du mod[èe]le|koeffizienten|pesos del modelo|poids du mod[èe]le|gewichte)\b|参数|系数")),
+        ("override", _rx(r"\b(?:ignora|ignore[sz]?|ignoriere|ignorar|ignorez|vergiss|olvida|oublie)\b.{0,40}\b(?:reglas|r[èe]gles|regeln|regras|instrucciones|instructions|anweisungen|instru[çc][õo]es|sicherheitsregeln|restricciones|einschr[äa]nkungen)\b|忽略")),
+        ("bulk", _rx(r"\b(?:exporta|exportiere|exporte[rz]?|exportar|descarga|t[ée]l[ée]charge)\w*\b.{0,40}\b(?:todos|todas|alle|tous|toutes|tutti)\b")),
+        ("evasion", _rx(r"\b(?:no sea detectad[ao]|n[ãa]o seja detectad[ao]|ne soit pas d[ée]tect[ée]e?|nicht erkannt|unter der (?:\w+)?schwelle|sin ser detectad[ao]|sans [êe]tre d[ée]tect[ée]e?|evitar (?:ser )?detec)\w*")),
+        ("deduce", _rx(r"\b(?:deducir|d[ée]duire|ableiten|deduzir|reconstruir|reconstruire|rekonstruieren)\b")),
+    ],
     "evasion_coaching": [
         ("manipulate the model", _rx(
-            r"\b(?:bypass|evade|circumvent|get around|get past|get by|get through|fool|trick|game|gaming|beat|defeat|outsmart|outwit|cheat|"
-            r"slip (?:past|through|under|by)|sneak (?:past|through|by|under)|fly under|dodge|sidestep|skirt|avoid|escape|elude|"
+            r"\b(?:bypass\w*|evad\w*|circumvent\w*|get around|get past|get by|get through|fool\w*|trick\w*|game|gaming|beat|beating|defeat\w*|outsmart\w*|outwit\w*|cheat\w*|"
+            r"slip (?:past|through|under|by)|sneak (?:past|through|by|under)|fly under|dodg\w*|sidestep\w*|skirt\w*|avoid\w*|escap\w*|elud\w*|"
             r"stay off|keep off|hide from|work around)\b.{0,30}\b(?:the|your|our|this|that|its|a)?\s*(?:\w+\s+)?(?:fraud (?:model|check|screen|filter|detection|system|rules?|team|controls?)|"
             r"model|detection|detector|screening|screen|filters?|alarms?|controls?|monitoring|checks?|rules?|algorithm|classifier|alerts?|scoring)\b"
             r"|\b(?:blind spots?|loop-?holes?|weak (?:spots?|points?)|weaknesses|gaps|holes)\b.{0,40}\b(?:i|we|someone|one)\s+(?:could|can|might|would)\s+(?:use|exploit|abuse|leverage|take advantage)"
             r"|\bexploit\w*\s+(?:the|a|this|your)?\s*(?:\w+\s+)?(?:model|weakness|blind spot|loophole|gap)"
             r"|\bunder the radar\b|\bbelow the radar\b|\boff the radar\b|\bwithout (?:raising|setting off|tripping|triggering) (?:any )?(?:alarms?|flags?|alerts?|suspicion|red flags?)\b")),
-        ("(?:slip past)", _rx(r"\b(?:slip|sneak|get|sail|breeze|squeeze)\s+(?:past|through|by|under)\s+(?:the\s+)?(?:\w+[- ]){0,2}(?:verification|review|scrutiny|analysts?|fraud team|checks?|controls?|screening|monitoring|model)\b")),
+        ("(?:slip past)", _rx(r"\b(?:slip|sneak|get|sail|breeze|squeeze)\s+(?:me\s+|it\s+|us\s+|them\s+)?(?:past|through|by|under)\s+(?:the\s+)?(?:\w+[- ]){0,2}(?:verification|review|scrutiny|analysts?|fraud team|checks?|controls?|screening|monitoring|model)\b")),
     ],
 }
 
@@ -355,6 +428,16 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
     ("look legitimate", _rx(r"\b(?:look|seem|appear|pass|read|come across)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|safe|ordinary|innocent|"
                             r"harmless|low[- ]risk|trustworthy|real|benign|authentic|routine)\b"
                             r"|\b(?:pass|get through|go through|clear|sail through|slip through)\s+(?:the\s+)?(?:\w+\s+)?(?:check|screen|screening|model|filter|review|detection|system)s?\b")),
+    ("keep it low", _rx(
+        r"\b(?:stay|keep|remain|fly|sit|get|hold)\b(?:\s+\w+){0,4}?\s+(?:just\s+)?(?:below|under|beneath|inside)\s+(?:the\s+)?(?:\w+[- ]){0,3}(?:radar|threshold|limit|cut-?off|cutoff|line|bar|trigger|level|ceiling|tier|score|review)\b"
+        r"|\b(?:keeps?|stays?|remains?|lands?|puts?|leaves?)\s+(?:each|it|them|one|me|us|the \w+|a \w+(?: \w+)?)?\s*(?:in|at|under|below)\s+(?:the\s+)?(?:low(?:est)?|approve\w*|green|clear|safe|routine)\b"
+        r"|\b(?:before|until)\s+(?:\w+[- ]){0,4}(?:kicks? in|triggers?|fires?|trips?|catches|flags|starts? (?:to )?(?:push|rais|flag|increas|trigger|count)\w*|gets? (?:triggered|tripped|asked|required))\b"
+        r"|\b(?:tweaks?|changes?|adjustments?|edits?|steps|recipe|modifications?)\b.{0,40}\b(?:move|moves|flip|flips|drop|drops|bring|brings|get|gets|push|turn|turns|take|takes)\b.{0,40}\b(?:down|lower|approve\w*|low|pass|through|unflagged|elevated)\b"
+        r"|\b(?:amount|distance|value|size|number|time|hour|merchant|category|country|limit|speed|count)\b.{0,30}\b(?:is|are|would be|counts as|stays?)\s+(?:safe|fine|ok|okay|acceptable|clean)\b"
+        r"|\b(?:for (?:it|them|the \w+)|to) (?:pass|clear|get through|go through|be approved|get approved|be let through)\b"
+        r"|\b(?:threshold|limit|amount|cut-?off|level) (?:under|below|beneath) which\b|\balways (?:get |be |go )?(?:approved|pass|passes|through|accepted)\b"
+        r"|\bget\s+(?:\w+\s+){0,3}through\b|\b(?:unnoticed|undetected|unflagged|unchallenged|unchecked|unseen by)\b"
+        r"|\b(?:looks?|seems?|appears?|passes?|reads?)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|ordinary|innocent|harmless|low[- ]risk|benign|routine)\b")),
     ("safe amounts", _rx(r"\b(?:safe|safest|okay|ok|fine|acceptable|allowed|tolerated)\s+(?:\w+\s+)?(?:amount|limit|number|time|way|merchant|category|country|hour|distance|size|value|to send|to spend|to transfer|to charge)\b"
                          r"|\bleast likely to\b|\b(?:i|we|my|our)\b.{0,40}\b(?:lower|reduce|decrease|bring down|minimi[sz]e|keep down)\s+(?:my|our|the|its|this|their)\s+(?:\w+\s+)?(?:fraud\s+)?(?:score|risk|probability|tier)\b")),
     ("structure payments", _rx(rf"\b(?:split|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|space(?:d)? out|spacing|chop|divide|smurf\w*|stagger|push|run|put)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
@@ -373,7 +456,7 @@ _EDUCATIONAL = re.compile(
     r"spot|catch|block|notice|monitor|secure|keep)|(?:is|are) (?:we|our (?:\w+ )?models?|the (?:\w+ )?models?) (?:protected|safe|secure|vulnerable|exposed|at risk|resistant)\b|"
     r"has (?:there|anyone|anybody) (?:ever )?been\b|have (?:there|we) (?:ever )?(?:been|had|seen)\b|(?:were|was) there (?:any )?(?:incidents?|attacks?|attempts?)\b|"
     r"what(?:'s| is) (?:our|the|your) (?:policy|guidance|runbook|procedure|process|playbook|stance|position|rule) (?:on|for|about|regarding|around)\b|"
-    r"(?:why|how) (?:can'?t|cannot|don'?t|won'?t|do(?:n'?t)? you not) (?:you|i|we)\b|why (?:are|is|do|does|did|was|were) (?:there|you|we|it|my|i)\b)",
+    r"(?:why|how) (?:can'?t|cannot|don'?t|won'?t|do(?:n'?t)? you not) (?:you|i|we)\b|why (?:are|is|do|does|did|was|were) (?:there|you|we|it|my|i)\b|why (?:don'?t|can'?t|won'?t|doesn'?t|aren'?t|isn'?t|do|does|are|is) (?:\w+ ){0,3}(?:users?|we|i|me|you|they|analysts?|people|it|staff|customers|modeldesk|the assistant)\b)",
 )
 _EDUCATIONAL_ANYWHERE = re.compile(
     r"\b(?:what is|what's|what are|explain|definition of|meaning of|tell me about|learn about|read about|awareness|training course|"
@@ -401,6 +484,9 @@ def readings(text: str) -> list[tuple[str, str]]:
     leet = _plain(re.sub(r"(?<=[a-z])[01345@$!|+7]|[01345@$!|+7](?=[a-z])", lambda m: m.group(0).translate(_LEET), raw.lower()))
     if leet != plain:
         out.append(("leetspeak", leet))
+    sms = re.sub(r"\bur\b", "your", re.sub(r"\bu\b", "you", re.sub(r"\br\b", "are", re.sub(r"\b(?:pls|plz|plox)\b", "please", plain))))
+    if sms != plain:
+        out.append(("text speak", sms))
     spaced = re.sub(r"\b(?:\w[ .\-_*]){3,}\w\b", lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), plain)
     if spaced != plain:
         out.append(("spaced out", spaced))
@@ -499,6 +585,11 @@ def screen(text: str, *, adversarial: bool = False) -> Finding | None:
             found = _match(category, view)
             if found and (encoded or not learning):
                 return Finding(category, found[0], found[1])
+        found = _match("multilingual", view)
+        if found:
+            category = {"training data": "membership_inference", "internals": "model_internals", "override": "prompt_injection",
+                        "bulk": "bulk_extraction", "evasion": "evasion_coaching", "deduce": "inversion"}[found[0]]
+            return Finding(category, f"{found[0]} (not in English)", found[1])
         if adversarial and (encoded or not learning):
             for rule, find in ADVERSARIAL_SCREENS:
                 evidence = find(view)

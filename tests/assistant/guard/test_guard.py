@@ -101,8 +101,9 @@ def test_evasion_coaching_is_refused_or_generalised_only_on_adversarial_models(r
     assert cf.refused and cf.refusal.category == "evasion_coaching"
     assert "flagged" in cf.text and cf.refusal.alternative
     wi = assistant.answer("What if T-100045 had an amount of 20?", bob, model_id="transaction-fraud")
-    assert not wi.refused and [t.name for t in wi.tool_calls] == ["explain"]  # generalised to the case's reasons
-    assert "don't run what-if" in wi.text
+    # Declined, and generalised: the case's reasons instead of a scenario that shows what passes.
+    assert wi.refused and wi.refusal.category == "evasion_coaching"
+    assert [t.name for t in wi.tool_calls] == ["explain"] and "don't run what-if" in wi.text
     # The same questions on a recourse model are answered as asked.
     assert [t.name for t in assistant.answer("What would it take for C-10004 to reach a lower tier?", bob)
             .tool_calls] == ["counterfactual"]

@@ -13,8 +13,9 @@ from adapters.slack.render import escape
 
 log = logging.getLogger("modeldesk.slack")
 DETAIL_CHARS = 500
-LEVEL_EMOJI = {"critical": ":rotating_light:", "high": ":rotating_light:", "medium": ":warning:",
-               "warning": ":warning:", "low": ":information_source:", "info": ":information_source:"}
+# The guard's levels are warn, refuse and lock; the others are for sinks fed from elsewhere.
+LEVEL_EMOJI = {"lock": ":lock:", "refuse": ":rotating_light:", "warn": ":warning:", "critical": ":rotating_light:",
+               "high": ":rotating_light:", "medium": ":warning:", "low": ":information_source:"}
 
 
 def alert_text(alert: dict[str, Any]) -> str:

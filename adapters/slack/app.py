@@ -62,13 +62,15 @@ class SlackDeps:
 
         AssistantErrors other than Refused propagate, for the listener to show their message.
         """
+        answer_id = uuid.uuid4().hex  # names the answer in the audit log and on its feedback buttons
         with self.answering:  # answering is CPU-bound: a few at a time, like the HTTP app's answering threads
             try:
-                answer = self.services.assistant.answer(question, principal, session_id=session_id, model_id=None)
+                answer = self.services.assistant.answer(question, principal, session_id=session_id, model_id=None,
+                                                        answer_id=answer_id)
             except Refused as exc:  # a refusal is an answer the user reads, not a failure
                 answer = Answer(session_id=session_id, text=exc.message, refused=True,
                                 refusal=Refusal(category=exc.category, reason=exc.message, alternative=exc.alternative))
-        answered = Answered(answer=answer, answer_id=uuid.uuid4().hex)
+        answered = Answered(answer=answer, answer_id=answer_id)
         self.services.feedback.issued(answered.answer_id, session_id, principal.id, principal.role, ENDPOINT,
                                       answer.refused)
         metrics = getattr(self.services, "metrics", None)

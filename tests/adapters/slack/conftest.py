@@ -217,9 +217,21 @@ def slack_api() -> Iterator[SlackApi]:
 
 
 @pytest.fixture(scope="session")
-def slack_app(make_app, slack_api):  # noqa: F811
-    return make_app(slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET, slack_api_url=slack_api.url,
-                    slack_users=USERS, slack_security_channel="C0SECURITY")
+def slack_settings(slack_api) -> dict[str, Any]:
+    """The settings that turn Slack on, pointed at the stand-in Web API."""
+    return {"slack_bot_token": "xoxb-test-token", "slack_signing_secret": SECRET, "slack_api_url": slack_api.url,
+            "slack_users": USERS, "slack_security_channel": "C0SECURITY"}
+
+
+@pytest.fixture(scope="session")
+def slack_app(make_app, slack_settings):  # noqa: F811
+    return make_app(**slack_settings)
+
+
+@pytest.fixture(scope="session")
+def slack_over(slack_api) -> Callable[[TestClient], Slack]:
+    """`slack_over(client)`: what Slack sends, to another app."""
+    return lambda client: Slack(client, slack_api)
 
 
 @pytest.fixture(scope="session")

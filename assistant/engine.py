@@ -43,7 +43,8 @@ class Assistant:
     def from_settings(cls, settings: Settings, *, knowledge: Any = None) -> "Assistant":
         """The embedded default: models from the configured folders, the knowledge base, SQLite state.
 
-        With MODELDESK_REDIS_URL set, guard state and the audit log live in Redis instead.
+        With MODELDESK_REDIS_URL set, sessions, guard state and the audit log live in Redis instead.
+        While the session store is down, questions are answered without the conversation's memory.
         """
         if knowledge is None:
             from knowledge.base import KnowledgeBase
@@ -59,7 +60,9 @@ class Assistant:
             guard = Guard.from_settings(settings, registry)
         from assistant.monitoring import Monitor
 
-        return cls(registry, knowledge, sessions=SqliteSessions(settings.data_dir / "state" / "sessions.sqlite"),
+        from assistant.conversation.state import ForgetfulWhenDown, open_sessions
+
+        return cls(registry, knowledge, sessions=ForgetfulWhenDown(open_sessions(settings)),
                    guard=guard, audit=open_audit_log(settings), monitor=Monitor.from_settings(settings, registry))
 
     @property

@@ -1,19 +1,25 @@
 """Feedback on answers: which answers were issued to whom, and the thumbs up or down given on them.
 
-One SQLite file under the data directory, shared by every channel (HTTP, Slack), so feedback can
-only be given on an answer the caller actually received.
+One SQLite file under the data directory (or Redis when scaled out), shared by every channel (HTTP,
+Slack), so feedback can only be given on an answer the caller actually received.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
-from assistant.errors import NotFound, Unavailable
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from assistant.errors import ConfigError, NotFound, Unavailable
 
 
 class FeedbackStore:
@@ -94,3 +100,92 @@ class FeedbackStore:
     def ping(self) -> None:
         with self._connect() as db:
             db.execute("SELECT COUNT(*) FROM answers WHERE answer_id = ''").fetchone()
+
+
+class RedisFeedbackStore:
+    """Issued answers and feedback in Redis (MODELDESK_REDIS_URL), shared by every replica and Slack worker.
+
+    An answer is a hash that expires after ANSWER_DAYS (feedback can be given that long), plus a
+    per-session pointer to the principal's latest answer; feedback rows are a list of JSON objects
+    with ids from one counter. Every failure is Unavailable.
+    """
+
+    ANSWER_DAYS = 30
+
+    def __init__(self, url: str, prefix: str = "modeldesk:feedback:", timeout: float = 1.0):
+        try:
+            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                               retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
+                                               decode_responses=True, health_check_interval=30)
+        except ValueError as exc:
+            raise ConfigError(f"invalid settings: MODELDESK_REDIS_URL: {exc}") from None
+        self.prefix = prefix
+        where = self._redis.get_connection_kwargs()  # host and port only: the URL may hold a password
+        self._where = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}".rstrip(":")
+
+    @contextmanager
+    def _call(self) -> Iterator[redis.Redis]:
+        try:
+            yield self._redis
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise Unavailable(f"feedback store unavailable: redis at {self._where}: {exc}") from None
+
+    def _latest_key(self, principal: str, session_id: str) -> str:
+        return f"{self.prefix}latest:{quote(principal, safe='')}:{quote(session_id, safe='')}"
+
+    def issued(self, answer_id: str, session_id: str, principal: str, role: str, endpoint: str, refused: bool) -> None:
+        ttl = self.ANSWER_DAYS * 86400
+        with self._call() as r:
+            pipe = r.pipeline(transaction=True)
+            pipe.hset(self.prefix + "answer:" + answer_id, mapping={
+                "session_id": session_id, "principal": principal, "role": role, "endpoint": endpoint,
+                "refused": int(refused), "created": time.time()})
+            pipe.expire(self.prefix + "answer:" + answer_id, ttl)
+            pipe.set(self._latest_key(principal, session_id), answer_id, ex=ttl)
+            pipe.execute()
+
+    def add(self, *, principal: str, role: str, rating: str, comment: str | None, answer_id: str | None,
+            session_id: str | None) -> tuple[int, str]:
+        """Store feedback on one of `principal`'s answers (by id, or the latest in a session)."""
+        asked = answer_id
+        with self._call() as r:
+            if not answer_id and session_id:
+                answer_id = r.get(self._latest_key(principal, session_id))
+            row = r.hgetall(self.prefix + "answer:" + answer_id) if answer_id else {}
+            if not row or row.get("principal") != principal:
+                what = f"answer {asked!r}" if asked else f"session {session_id!r}"
+                raise NotFound(f"no {what} was given to you; send the answer_id returned with the answer")
+            feedback_id = int(r.incr(self.prefix + "seq"))
+            entry = {"id": feedback_id, "answer_id": answer_id, "session_id": row["session_id"],
+                     "principal": principal, "role": role, "rating": rating, "comment": comment,
+                     "created": time.time()}
+            pipe = r.pipeline(transaction=True)
+            pipe.rpush(self.prefix + "entries", json.dumps(entry))
+            pipe.hincrby(self.prefix + "counts", rating, 1)
+            pipe.execute()
+        return feedback_id, answer_id
+
+    def entries(self, answer_id: str | None = None) -> list[dict]:
+        with self._call() as r:
+            rows = [json.loads(line) for line in r.lrange(self.prefix + "entries", 0, -1)]
+        rows.sort(key=lambda e: e["id"])
+        return [e for e in rows if answer_id is None or e["answer_id"] == answer_id]
+
+    def counts(self) -> dict[str, int]:
+        with self._call() as r:
+            got = r.hgetall(self.prefix + "counts")
+        return {"up": 0, "down": 0, **{k: int(v) for k, v in got.items()}}
+
+    def ping(self) -> None:
+        with self._call() as r:
+            r.ping()
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def open_feedback_store(settings) -> FeedbackStore | RedisFeedbackStore:
+    """Redis when MODELDESK_REDIS_URL is set, else SQLite at <data dir>/state/feedback.sqlite."""
+    if settings.redis_url:
+        return RedisFeedbackStore(settings.redis_url)
+    return FeedbackStore(Path(settings.data_dir) / "state" / "feedback.sqlite")

@@ -13,13 +13,13 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.http import chat, completions, documents, errors, feedback, health, metrics, models
 from adapters.http.auth import ApiKeys
-from adapters.http.feedback import FeedbackStore
 from adapters.http.limits import BodySizeLimit, RateLimiter
 from adapters.http.metrics import Metrics, RequestMetrics
 from adapters.http.services import Services
 from assistant.config import Settings
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
+from assistant.feedback import open_feedback_store
 
 log = logging.getLogger("modeldesk.http")
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     """
     services = Services(settings=settings, keys=ApiKeys(settings.api_keys),
                         limiter=RateLimiter(settings.rate_limit_per_minute), metrics=Metrics(),
-                        feedback=FeedbackStore(settings.data_dir / "state" / "feedback.sqlite"), assistant=assistant)
+                        feedback=open_feedback_store(settings), assistant=assistant)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

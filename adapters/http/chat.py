@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,9 @@ from adapters.http.feedback import ID_PATTERN
 from adapters.http.services import Services, ServicesDep
 from assistant.answer import Answer, Principal, Refusal
 from assistant.engine import MAX_MESSAGE_CHARS
-from assistant.errors import Refused
+from assistant.errors import Refused, Unavailable
+
+log = logging.getLogger("modeldesk.http")
 
 
 @dataclass
@@ -48,7 +51,10 @@ def answer_request(services: Services, principal: Principal, message: str, *, se
         answer = Answer(session_id=engine_session, text=exc.message, refused=True,
                         refusal=Refusal(category=exc.category, reason=exc.message, alternative=exc.alternative))
     issued = Issued(answer=answer, answer_id=answer_id, session_id=session_id)
-    services.feedback.issued(issued.answer_id, session_id, principal.id, principal.role, endpoint, answer.refused)
+    try:
+        services.feedback.issued(issued.answer_id, session_id, principal.id, principal.role, endpoint, answer.refused)
+    except Unavailable as exc:  # the answer still goes out; only feedback on it is lost
+        log.warning("%s; answer %s cannot be rated", exc.message, issued.answer_id)
     services.metrics.answered(answer, endpoint)
     return issued
 

@@ -61,12 +61,25 @@ def readyz(request: Request) -> JSONResponse:
 
 
 def _state_check(services) -> Check:
-    try:
-        services.feedback.ping()
-        if services.assistant is not None:
-            services.assistant.sessions.load("readyz-probe")
-    except AssistantError as exc:
-        return Check(ok=False, detail=exc.message)
-    except Exception as exc:  # a broken SQLite file or an unreachable Redis
-        return Check(ok=False, detail=f"state store unavailable: {type(exc).__name__}")
-    return Check(ok=True, detail="sessions and feedback stores answer")
+    """The conversation, feedback and guardrail stores (SQLite files, or the shared Redis)."""
+    assistant = services.assistant
+    sessions = getattr(assistant, "sessions", None)
+    guard = getattr(assistant, "guard", None)
+    probes = [("feedback", services.feedback.ping)]
+    if sessions is not None:
+        probes.append(("sessions", getattr(sessions, "ping", None) or (lambda: sessions.load("readyz-probe"))))
+    if guard is not None:
+        probes.append(("guardrails", guard.store.ping))
+    failing: dict[str, str] = {}
+    for name, probe in probes:
+        try:
+            probe()
+        except AssistantError as exc:
+            failing[name] = exc.message
+        except Exception as exc:  # a broken SQLite file or an unreachable Redis
+            failing[name] = f"state store unavailable: {type(exc).__name__}"
+    if failing:
+        return Check(ok=False, detail=f"{', '.join(failing)} store{'s' if len(failing) > 1 else ''} unavailable: "
+                                      f"{next(iter(failing.values()))}")
+    where = "Redis" if services.settings.redis_url else "SQLite"
+    return Check(ok=True, detail=f"{', '.join(n for n, _ in probes)} stores answer ({where})")

@@ -11,11 +11,11 @@ import anyio
 from fastapi import Depends, Request
 
 from adapters.http.auth import ApiKeys
-from adapters.http.feedback import FeedbackStore
 from adapters.http.limits import RateLimiter
 from adapters.http.metrics import Metrics
 from assistant.config import Settings
 from assistant.engine import Assistant
+from assistant.feedback import FeedbackStore, RedisFeedbackStore
 
 log = logging.getLogger("modeldesk.http")
 T = TypeVar("T")
@@ -38,7 +38,7 @@ class Services:
     keys: ApiKeys
     limiter: RateLimiter
     metrics: Metrics
-    feedback: FeedbackStore
+    feedback: FeedbackStore | RedisFeedbackStore
     assistant: Assistant | None = None
     startup: Startup = field(default_factory=Startup)
     answering: anyio.CapacityLimiter | None = None  # made in the app's event loop, at start-up

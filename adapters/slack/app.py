@@ -13,10 +13,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from adapters.slack.identity import Directory
-from adapters.slack.state import SlackState
+from adapters.slack.state import RedisSlackState, SlackState, open_slack_state
 from assistant.answer import Answer, Principal, Refusal
 from assistant.config import Settings
-from assistant.errors import ConfigError, Refused
+from assistant.errors import ConfigError, Refused, Unavailable
 
 log = logging.getLogger("modeldesk.slack")
 ENDPOINT = "slack"  # how Slack answers are named in the feedback store and the metrics
@@ -43,14 +43,14 @@ class SlackDeps:
     settings: Settings
     services: Any
     directory: Directory
-    state: SlackState
+    state: SlackState | RedisSlackState
     answering: threading.BoundedSemaphore
     alert_sinks: list[Callable[[dict], None]] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings, services: Any) -> "SlackDeps":
         return cls(settings=settings, services=services, directory=Directory(settings.slack_users),
-                   state=SlackState(settings.data_dir / "state" / "slack.sqlite"),
+                   state=open_slack_state(settings),
                    answering=threading.BoundedSemaphore(settings.answer_concurrency))
 
     @property
@@ -71,8 +71,11 @@ class SlackDeps:
                 answer = Answer(session_id=session_id, text=exc.message, refused=True,
                                 refusal=Refusal(category=exc.category, reason=exc.message, alternative=exc.alternative))
         answered = Answered(answer=answer, answer_id=answer_id)
-        self.services.feedback.issued(answered.answer_id, session_id, principal.id, principal.role, ENDPOINT,
-                                      answer.refused)
+        try:
+            self.services.feedback.issued(answered.answer_id, session_id, principal.id, principal.role, ENDPOINT,
+                                          answer.refused)
+        except Unavailable as exc:  # the answer still goes out; only its feedback buttons will not be recorded
+            log.warning("%s; answer %s cannot be rated", exc.message, answer_id)
         metrics = getattr(self.services, "metrics", None)
         if metrics is not None:
             metrics.answered(answer, ENDPOINT)

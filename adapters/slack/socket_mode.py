@@ -9,7 +9,7 @@ from typing import Any
 from adapters.slack.app import SlackDeps, build_app, web_client
 from assistant.config import Settings
 from assistant.errors import AssistantError, ConfigError
-from assistant.feedback import FeedbackStore
+from assistant.feedback import FeedbackStore, RedisFeedbackStore, open_feedback_store
 
 log = logging.getLogger("modeldesk.slack")
 
@@ -19,7 +19,7 @@ class SocketServices:
     """What the listeners need when no HTTP app is running (no metrics endpoint)."""
 
     assistant: Any
-    feedback: FeedbackStore
+    feedback: FeedbackStore | RedisFeedbackStore
     metrics: Any = None
 
 
@@ -47,7 +47,7 @@ def prepare(settings: Settings) -> SocketServices:
             log.info("ingested %d documents (%d added, %d unchanged)", report.documents, report.added, report.unchanged)
         except AssistantError as exc:
             log.warning("knowledge not ingested: %s; prediction questions are still answered", exc.message)
-    return SocketServices(assistant=assistant, feedback=FeedbackStore(settings.data_dir / "state" / "feedback.sqlite"))
+    return SocketServices(assistant=assistant, feedback=open_feedback_store(settings))
 
 
 def run(settings: Settings) -> None:

@@ -1,8 +1,9 @@
 """What the Slack adapter remembers between requests: threads it answered in, deliveries already taken.
 
-One SQLite file under the data directory, so every worker process on the machine agrees: a thread
-the bot answered in keeps being followed after a restart, and a delivery Slack repeats (a retry,
-or the same message arriving as both `app_mention` and `message`) is taken only once.
+One SQLite file under the data directory (Redis when MODELDESK_REDIS_URL is set, for workers on
+several machines), so every worker process agrees: a thread the bot answered in keeps being
+followed after a restart, and a delivery Slack repeats (a retry, or the same message arriving as
+both `app_mention` and `message`) is taken only once.
 """
 
 from __future__ import annotations
@@ -73,3 +74,53 @@ class SlackState:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+class RedisSlackState:
+    """The same memory in Redis (MODELDESK_REDIS_URL), shared by Slack workers on every machine:
+    a claim is SET NX with an expiry, a thread a key that expires THREAD_DAYS after its last answer."""
+
+    def __init__(self, url: str, prefix: str = "modeldesk:slack:", timeout: float = 1.0):
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        from assistant.errors import ConfigError
+
+        self._errors = (redis.exceptions.RedisError, OSError)
+        try:
+            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                               retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
+                                               decode_responses=True, health_check_interval=30)
+        except ValueError as exc:
+            raise ConfigError(f"invalid settings: MODELDESK_REDIS_URL: {exc}") from None
+        self.prefix = prefix
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except self._errors as exc:
+            raise Unavailable(f"Slack state store unavailable: {exc}") from None
+
+    def _thread(self, team: str, channel: str, thread_ts: str) -> str:
+        return f"{self.prefix}thread:{team}:{channel}:{thread_ts}"
+
+    def claim(self, key: str) -> bool:
+        """True the first time `key` is claimed (by any worker), False on every repeat."""
+        return bool(self._call(self._redis.set, self.prefix + "claim:" + key, "1", nx=True, ex=CLAIM_HOURS * 3600))
+
+    def remember_thread(self, team: str, channel: str, thread_ts: str) -> None:
+        self._call(self._redis.set, self._thread(team, channel, thread_ts), "1", ex=THREAD_DAYS * 86400)
+
+    def knows_thread(self, team: str, channel: str, thread_ts: str) -> bool:
+        return bool(self._call(self._redis.exists, self._thread(team, channel, thread_ts)))
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def open_slack_state(settings) -> SlackState | RedisSlackState:
+    """Redis when MODELDESK_REDIS_URL is set, else SQLite at <data dir>/state/slack.sqlite."""
+    if settings.redis_url:
+        return RedisSlackState(settings.redis_url)
+    return SlackState(Path(settings.data_dir) / "state" / "slack.sqlite")

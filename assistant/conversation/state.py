@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any, Protocol
 
+import redis
 from pydantic import BaseModel, Field
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from assistant.errors import ConfigError, Unavailable
 from assistant.models.filters import Filter
+
+log = logging.getLogger("modeldesk.sessions")
+SESSION_TTL_SECONDS = 7 * 24 * 3600
+UNAVAILABLE = "the conversation store is unavailable right now"
 
 
 class SessionState(BaseModel):
@@ -56,28 +65,123 @@ class MemorySessions:
 class SqliteSessions:
     """Sessions in a SQLite file under the data directory (the embedded default; survives restarts)."""
 
-    def __init__(self, path: Path, ttl_seconds: int = 7 * 24 * 3600):
+    def __init__(self, path: Path, ttl_seconds: int = SESSION_TTL_SECONDS):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.ttl = path, ttl_seconds
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT, updated REAL)")
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
+        try:
+            db = sqlite3.connect(self.path, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise Unavailable(f"{UNAVAILABLE}: {self.path}: {exc}") from None
         return db
 
     def load(self, session_id: str) -> SessionState:
-        with self._connect() as db:
-            row = db.execute("SELECT state, updated FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        try:
+            with self._connect() as db:
+                row = db.execute("SELECT state, updated FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise Unavailable(f"{UNAVAILABLE}: {self.path}: {exc}") from None
         if not row or time.time() - row[1] > self.ttl:
             return SessionState()
         return SessionState.model_validate(json.loads(row[0]))
 
     def save(self, session_id: str, state: SessionState) -> None:
-        with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO sessions (id, state, updated) VALUES (?, ?, ?)",
-                       (session_id, state.model_dump_json(), time.time()))
+        try:
+            with self._connect() as db:
+                db.execute("INSERT OR REPLACE INTO sessions (id, state, updated) VALUES (?, ?, ?)",
+                           (session_id, state.model_dump_json(), time.time()))
+        except sqlite3.Error as exc:
+            raise Unavailable(f"{UNAVAILABLE}: {self.path}: {exc}") from None
+
+    def ping(self) -> None:
+        """Raise Unavailable when the file cannot be read."""
+        self.load("readyz-probe")
+
+
+class RedisSessions:
+    """Sessions in Redis (MODELDESK_REDIS_URL), shared by every API replica and Slack worker.
+
+    One key per session holding its JSON state, expiring a TTL after the last answer. Short
+    timeouts and one immediate retry (for a connection left stale by a server restart) keep a dead
+    server from stalling answers; every failure is Unavailable.
+    """
+
+    def __init__(self, url: str, prefix: str = "modeldesk:session:", ttl_seconds: int = SESSION_TTL_SECONDS,
+                 timeout: float = 1.0):
+        try:
+            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                               retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
+                                               decode_responses=True, health_check_interval=30)
+        except ValueError as exc:  # redis-py rejects the URL scheme or its options
+            raise ConfigError(f"invalid settings: MODELDESK_REDIS_URL: {exc}") from None
+        self.prefix, self.ttl = prefix, ttl_seconds
+        where = self._redis.get_connection_kwargs()  # host and port only: the URL may hold a password
+        self._where = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}".rstrip(":")
+
+    def _call(self, fn, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise Unavailable(f"{UNAVAILABLE}: redis at {self._where}: {exc}") from exc
+
+    def load(self, session_id: str) -> SessionState:
+        raw = self._call(self._redis.get, self.prefix + session_id)
+        return SessionState.model_validate_json(raw) if raw else SessionState()
+
+    def save(self, session_id: str, state: SessionState) -> None:
+        self._call(self._redis.set, self.prefix + session_id, state.model_dump_json(), ex=self.ttl)
+
+    def ping(self) -> None:
+        self._call(self._redis.ping)
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+class ForgetfulWhenDown:
+    """A session store that, while its backend is down, answers without the conversation's memory.
+
+    A question that needs no earlier turn is still answered (documents always; predictions as the
+    guardrails allow) instead of failing the request; the outage is logged, and `ping` still
+    reports it (readiness).
+    """
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def load(self, session_id: str) -> SessionState:
+        try:
+            return self.store.load(session_id)
+        except Unavailable as exc:
+            log.warning("%s; answering without the conversation's earlier turns", exc.message)
+            return SessionState()
+
+    def save(self, session_id: str, state: SessionState) -> None:
+        try:
+            self.store.save(session_id, state)
+        except Unavailable as exc:
+            log.warning("%s; this turn is not remembered", exc.message)
+
+    def ping(self) -> None:
+        ping = getattr(self.store, "ping", None)
+        if ping is not None:
+            ping()
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+def open_sessions(settings: Any) -> SqliteSessions | RedisSessions:
+    """Redis when MODELDESK_REDIS_URL is set, else SQLite at <data dir>/state/sessions.sqlite."""
+    if settings.redis_url:
+        return RedisSessions(settings.redis_url)
+    return SqliteSessions(Path(settings.data_dir) / "state" / "sessions.sqlite")
 
 
 def as_filters(items: list[Any]) -> list[Filter]:

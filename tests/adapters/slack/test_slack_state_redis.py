@@ -1,0 +1,23 @@
+"""Slack's delivery claims and thread memory in Redis, shared by workers on several machines."""
+
+from __future__ import annotations
+
+import uuid
+
+from adapters.slack.state import RedisSlackState, SlackState, open_slack_state
+from assistant.config import load_settings
+
+
+def test_a_delivery_is_taken_once_across_workers(redis_url):
+    prefix = f"slack-{uuid.uuid4().hex[:8]}:"
+    worker_a, worker_b = RedisSlackState(redis_url, prefix=prefix), RedisSlackState(redis_url, prefix=prefix)
+    assert worker_a.claim("event:Ev1") is True
+    assert worker_b.claim("event:Ev1") is False
+    assert not worker_b.knows_thread("T1", "C1", "111.1")
+    worker_a.remember_thread("T1", "C1", "111.1")
+    assert worker_b.knows_thread("T1", "C1", "111.1")
+
+
+def test_open_slack_state_follows_the_redis_url(tmp_path, redis_url):
+    assert isinstance(open_slack_state(load_settings(data_dir=tmp_path)), SlackState)
+    assert isinstance(open_slack_state(load_settings(data_dir=tmp_path, redis_url=redis_url)), RedisSlackState)

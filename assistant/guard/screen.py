@@ -108,12 +108,14 @@ _INDIVIDUAL = re.compile(rf"\b[a-z]{{1,4}}-?\d{{3,}}\b|\ba named person\b|\bmy (
                          r"|\b(?:mr|mrs|ms|miss|dr)\.? [a-z]+\b|\b(?:he|she|him|her|his)\b"
                          r"|\b(?:aged?|a) \d{2}[- ]year[- ]old\b|\bborn (?:in )?\d{4}\b|\b(?:record|row) matching\b"
                          r"|\b(?:a|any|one) (?:customer|person|client|row|record|transaction|cardholder|account) (?:who|with|that|matching|whose)\b"
+                         r"|\b(?:someone|somebody|anyone|a person) with\b|\b(?:these|those|the following) (?:exact )?(?:attributes|details|features|values)\b"
+                         r"|\ba \$?[\d,.]+ (?:\w+ )?(?:purchase|transaction|payment|transfer|charge)\b"
                          r"|\b(?:this|that|the) (?:exact |specific |particular )?(?:record|row|entry|example)\b"
                          r"|\b(?:the|this|that|my|our) (?:\w+ ){0,3}(?:case|purchase|transaction|payment|transfer|claim|application|loan|order) (?:from|on|in|at|of|i made|we made|last)\b"
                          r"|\bwhich (?:of (?:the|our|these|those) )?(?:customers|people|records|rows|accounts|transactions|ids|cardholders)\b")
 _TRAINING_SET = re.compile(rf"\b{_TRAINSET}\b.{{0,5}}|\b(?:trained|fit|fitted|built|learn(?:ed|t)|calibrated|developed)\s+(?:on|from|with|using)\b"
                            r"|\b(?:feed|fed|went|go|gone) into (?:building|training|fitting|the (?:training|model))\b|\bused (?:when|while|in|during) (?:building|training|developing|fitting)\b"
-                           r"|\bwhen (?:the )?(?:\w+[- ]){0,2}model was (?:developed|built|trained|fitted|made)\b|\b(?:you|it|the model) (?:learn|learned|learnt|train|trained) (?:from|on)\b"
+                           r"|\bwhen (?:the )?(?:\w+[- ]){0,2}model was (?:developed|built|trained|fitted|made)\b|\b(?:you|it|the (?:[\w-]+ ){0,2}model) (?:learn|learned|learnt|train|trained) (?:from|on)\b"
                            r"|\bin-?sample\b|\bout-of-sample\b|\bout of sample\b"
                            r"|\bused (?:to|for) (?:train|build|fit|develop|calibrate)\b|\b(?:during|in) (?:its |the )?training\b|\btraining (?:labels?|rows?|records?|samples?|examples?|outcomes?)\b")
 _ASKS_MEMBERSHIP = re.compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think|or not|yes/no|yes or no|y/n)\b"
@@ -134,11 +136,12 @@ def _individual_in_training(text: str) -> str | None:
 _OUTPUT_WORDS = r"(?:scores?|tiers?|risk|probabilit(?:y|ies)|predictions?|outputs?|explanations?|reasons?|labels?|ratings?|results?)"
 _GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer\w*|estimat\w*|deduc\w*|reconstruct\w*|back(?:ing)? out|recover\w*|"
           r"reproduce|guess\w*|figure out|derive|reverse[- ]engineer|pin down|narrow down|zero in on|home in on|triangulate|piece together|solve for|"
-          r"what must (?:their|his|her|its|the) (?:other )?\w+ be|likely to be|probably (?:are|is|were|was|has|have|had)|roughly how (?:much|many)|how (?:much|many)\b.{0,40}\bexactly|"
+          r"what must (?:their|his|her|its|the) (?:other )?\w+ be|back-?solv\w*|pull\b.{0,30}\bout|tell (?:whether|if)|find out (?:whether|if)|give it away|"
+          r"likely to be|probably (?:are|is|were|was|has|have|had)|roughly how (?:much|many)|how (?:much|many)\b.{0,40}\bexactly|"
           r"best reconstruction|synthesi[sz]e|what(?:'s| is| are) (?:her|his|their|its) (?:\w+ )?(?:likely|probable)|by comparing)")
 
 
-_EXTREME = (r"(?:highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
+_EXTREME = (r"(?:highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|optimi[sz]\w*|peaks?|0?\.99\b|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
             r"100 ?%|fully (?:certain|sure)|ideali[sz]ed|ideal|prototyp\w*|archetyp\w*|most \w+-y|push every input|extreme)")
 _INPUTS = r"(?:inputs?|input space|combination|feature values|values|profile|record|row|example|transaction|customer|churner|defaulter|person|case)"
 
@@ -216,6 +219,14 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:every|each|all(?: the)?)\s+(?:split |decision |internal )?thresholds?\s+(?:on|for|of|in|the model uses)\b"
             r"|\bdecision (?:surface|regions?)\b|\b(?:pickled?|serialized|serialised|fitted) (?:\w+[- ])?(?:pipeline|model|estimator|object|classifier)\b"
             r"|\bpipeline (?:object|internals|steps|parameters|params|file)\b|\bget_params\b|\bfeature_importances_\b|\bcoef_\b")),
+        ("preprocessing internals", _rx(
+            r"\b(?:standard ?scaler|min-?max ?scaler|scaler|ordinal encoder|one-?hot encoder|encoder|imputer|preprocessor|calibrator|calibration (?:mapping|curve|table|function))\b"
+            r".{0,50}\b(?:means?|std|standard deviations?|center\w*|centr\w*|scal(?:e|es|ing) (?:values|factors)|maps?|mapping|integers|codes|categories|breakpoints|parameters|params|values|statistics)\b"
+            r"|\b(?:first|second|third|last|\d+(?:st|nd|rd|th)) (?:tree|split|estimator|node|stage)\b|\bper-?tree\b|\beach (?:individual )?tree\b|\btrees? (?:said|voted|votes)\b|\bvotes? (?:of|from|per) (?:the |each )?trees?\b"
+            r"|\brandom_state\b|\bclass_weight\b|\binit(?:ial)? (?:estimator|prior)\b|\bprior log-?odds\b|\brepr\b|\bfill in the (?:b|coefficient|weight|beta)s?\b|\bb[01]\b"
+            r"|\bbeta_?\d\b|\bpath (?:of|to) the (?:\w+ )?(?:artifact|model|pickle|joblib|file)\b|\bon disk\b"
+            r"|\bto the (?:dollar|cent|penny|unit|decimal|km|kilometre|kilometer|month|day)\b|\b(?:balance|amount|income|value|score|probability) boundary\b"
+            r"|\b(?:at|in|with) full precision\b|\bshap (?:base )?values?\b.{0,30}\b(?:precision|exact|raw|all)\b")),
         ("under the hood", _rx(
             r"(?<!need )(?<!want )(?<!the )\b(?:guts|innards|under the hood|secret sauce|scoring recipe|nuts and bolts|blueprint)\b"
             r"|\b(?:show|give|open|reveal|tell me|share|walk me through|list|expose|dump|see|paste|print)\b.{0,30}\b(?:internals|inner workings|innards|guts|internal (?:parameters|settings|state))\b"
@@ -227,7 +238,8 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:exact|raw|unrounded|un-rounded|full[- ]precision|precise|high[- ]precision|uncapped|unmasked|true|real|underlying|numeric)\s+(?:\w+\s+)?(?:probabilit(?:y|ies)|scores?|logits?|outputs?|confidences?)\b"
             r"|\b(?:probabilit(?:y|ies)|scores?|outputs?|confidences?)\b.{0,30}\b(?:to|with|at|in)\s+(?:\d+|two|three|four|five|six|seven|eight|more|all|full|maximum|max)\s+"
             r"(?:decimal|decimals|digits|significant|dp|places)\b|\b(?:more|extra|all the|every) decimals?\b|\bwithout (?:any )?rounding\b|\bdon'?t round\b"
-            r"|\b(?:full|complete|precise|exact) probabilit(?:y|ies)\b")),
+            r"|\b(?:full|complete|precise|exact) probabilit(?:y|ies)\b|\braw (?:float|number|value|output)\b|\bthe float\b"
+            r"|\bbefore (?:it|the score|they) (?:gets?|is|are) (?:bucketed|rounded|tiered|binned|banded|mapped)\b|\bunbucketed\b|\bpre-?tier\b")),
         ("model as code", _rx(
             rf"\b(?:translate|convert|rewrite|express|turn|export|port|compile|write)\b.{{0,30}}\b(?:the|this|your|that)?\s*(?:\w+\s+){{0,2}}{_MODEL}\b.{{0,30}}\b(?:into|as|to)\s+"
             r"(?:a |an )?(?:sql|code|python|java|javascript|excel|spreadsheet formula|formula|if-?then|rules?|case statements?|decision table|lookup table|pseudo-?code|equations?)\b"
@@ -251,6 +263,11 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
         ("range of records", _id_range),
         ("everything at once", _rx(
             r"\b(?:keep going|continue|carry on|go on|proceed)\b.{0,40}\b(?:until|till)\b.{0,30}\b(?:all|every|done|finished|the end|the last|them all)\b"
+            r"|\bin \$?[\d,.]+k? (?:increments|steps)\b|\bsweep\b.{0,40}\bfrom\b|\b(?:every|each|all) combinations?\b|\bcartesian\b"
+            r"|\b\d+\s*[-–]\s*\d+\s+(?:against|by|vs\.?|versus|x|×)\s+\w+|\bsurrogate\b|\b\d+k\s+(?:\w+\s+)?(?:inputs|rows|queries|samples|records|vectors|points)\b"
+            r"|\brandomi[sz]e\b.{0,40}\b(?:inputs|rows|values|features|records|vectors)\b|\bloop (?:the \w+ (?:tool )?)?(?:over|through)\b"
+            r"|\b(?:everybody|everyone|all (?:the |our )?(?:[\w-]+ )?(?:customers|clients|accounts|records|transactions|cardholders))\b.{0,60}\b(?:with (?:their|every|all|each)|and their|the (?:entire|full|whole) list|every feature|all (?:the )?(?:features|fields|columns|inputs|data))\b"
+            r"|\ball (?:the |of the |your )?data\b(?!\s+(?:quality|sources?|is|was|were))"
             r"|\bin (?:steps|increments) of\b|\bstep size\b|\b(?:fine |full |complete |whole )?grid (?:of|over|across)\b|\bfine grid\b|\bfull (?:matrix|grid|sweep|cross)\b"
             r"|\b\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*(?:\.\.\.|…|etc)"
             r"|\beverything (?:you have|you've got|you hold|there is)\b.{0,40}\b(?:records?|scores?|labels?|predictions?|rows?|probabilit\w*|ids|data(?!\s+quality))\b"
@@ -283,7 +300,8 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             rf"|\b(?:did|was|has|have)\s+(?:the|your|this)?\s*(?:\w+\s+)?{_MODEL}\s+(?:trained|fit|fitted|built|learn\w*|see[n]?)\s+(?:on|from|with|using)\s+{_PERSON}"
             rf"|\b{_PERSON}(?:'s)?\s+(?:data|record|details|information|row|file)\s+(?:was|were|is|got|been)\s+(?:\w+\s+)?(?:used|included|part)\b.{{0,30}}\b(?:train|fit|build|model)")),
         ("individual and training set", _individual_in_training),
-        ("membership test", _rx(rf"\bmembership\b.{{0,30}}\b(?:of|for|on|status|check|test)\b.{{0,30}}\b{_PERSON}"
+        ("membership test", _rx(r"\bmembership (?:check|test|query|lookup|inference on|status of)\b|"
+                                rf"\bmembership\b.{{0,30}}\b(?:of|for|on|status|check|test)\b.{{0,30}}\b{_PERSON}"
                                 r"|\b(?:member|non-?member)\s+(?:or|vs\.?|versus)\s+(?:non-?member|member)\b"
                                 rf"|\b(?:tell|determine|figure out|check|work out|find out|know)\b.{{0,30}}\b(?:whether|if)\b.{{0,60}}\b{_TRAINSET}")),
     ],
@@ -309,6 +327,25 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:most|least) (?:likely|probable|prototypical|representative) (?:input|record|row|example|feature values)\b"
             r"|\b(?:generate|synthesi[sz]e|produce|create)\b.{0,30}\b(?:the )?(?:exact |most )?(?:typical|prototypical|representative|likely)\s+(?:\w+\s+)?(?:input|record|row|example|training example)s?\b")),
         ("extreme inputs", _extreme_inputs),
+        ("re-identification", _rx(
+            r"\b(?:which|what|who)\b.{0,30}\b(?:customer|client|person|account|cardholder|id|ids|customer number|one|ones)\b.{0,40}\b(?:is (?:that|this|it)|has (?:a |the )?(?:[\w-]+ )?score (?:of )?\d|"
+            r"match(?:es)?|could (?:that|this|it) be|with (?:the same|these|those) (?:attributes|details|features|inputs))\b"
+            r"|\bmatch (?:this|that|the|a) (?:\w+ )?(?:score|profile|description|probability)\b.{0,30}\bto (?:a|the|an) (?:customer|id|person|account|name)\b"
+            r"|\bgive me the (?:customer|person|id|name)\b|\bnarrow it (?:down )?to (?:one|a single|an id)\b|\bwho is (?:this|that|it)\b"
+            r"|\bsame attributes as me\b")),
+        ("probing a person's inputs", _rx(
+            r"\b(?:bisect\w*|binary search\w*|nudge\w*|iterat\w*|in (?:very )?small steps|candidate (?:values|ages|years|birth\w*|incomes|amounts))\b"
+            r".{0,80}\b(?:matches|equals|match|reveal\w*|flips|until|till|tell me|exact|actual|original)\b"
+            r"|\buntil (?:the )?(?:score|probability|explanation|tier|output) (?:matches|equals|is the same|flips|agrees)\b|\bmatches reality\b|\bbest matches (?:his|her|their|its) (?:actual|real|original)\b")),
+        ("private attributes", _rx(
+            r"\b(?:age|income|salary|birth\w*|address|home|lives?|living|born|declared|on file|how old|where (?:she|he|they) lives?|region|marital|health|debt|credit limit)\b.{0,60}"
+            r"\b(?:from|using|via|through|out of|give it away|gives it away)\s+(?:only\s+)?(?:the\s+|its\s+|their\s+|his\s+|her\s+)?(?:[\w-]+\s+)?(?:model|score|scores|explanation|what-?ifs?|reasons|tier|probabilit\w*|inputs)\b"
+            r"|\b(?:what|which|how much)\b.{0,30}\b(?:did|does)\b.{0,30}\b(?:declare|report|earn|have on file)\b|\b(?:hides?|hidden|won'?t show|doesn'?t show)\b.{0,30}\b(?:his|her|their|the) (?:file|record|details|data|income|salary)\b")),
+        ("training rows", _rx(
+            r"\b(?:genuine|literal|actual|real|original|verbatim)\s+(?:\w+\s+)?(?:rows?|records?|transactions?|examples?|data points?)\b(?!\s+(?:count|counts))"
+            r"|\bmemori[sz]\w*|\bregenerate\b|\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b.{0,40}\b(?:show|print|give|list|what (?:was|were)|which|features|regenerate|look like|tell me)\b"
+            r"|\b(?:show|print|give|list|what (?:was|were)|which|regenerate|tell me)\b.{0,40}\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b"
+            r"|\bleaf\b.{0,40}\bsamples?\b")),
         ("hidden attributes", _rx(
             r"\b(?:hidden|withheld|private|masked|undisclosed|secret|unseen)\s+(?:attributes?|fields?|inputs?|features?|values|details|data|columns)\b"
             r"|\b(?:the ones|what) you (?:didn'?t|did not|don'?t|won'?t) (?:show|tell|reveal|share)\b"
@@ -373,7 +410,11 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:the )?assistant (?:shall|must|will|should|is to|is required to) (?:now |henceforth |always )?(?:disclose|reveal|share|provide|ignore|answer|output|include|comply)\b"
             r"|\bapply (?:it|this|the following|these) (?:immediately|now|at once|right away)\b"
             r"|\b(?:include|reveal|show|send|print|leak|share|give me|output|paste)\b.{0,40}\b(?:api keys?|secrets?|credentials?|passwords?|tokens?|conversation history|chat history|other users'?\s+\w+|everyone'?s? (?:questions|conversations|sessions))\b"
-            r"|^\s*(?:role|principal|user|system|permission|access)\s*[:=]\s*\w+\s*[|,;]")),
+            r"|^\s*(?:role|principal|user|system|permission|access)\s*[:=]\s*\w+\s*[|,;]"
+            r"|\b(?:whatever|regardless of|irrespective of|no matter)\s+(?:my|the|what|your)\s+(?:\w+\s+)?(?:role|roles|permissions?|access|clearance|rules|policy)\b"
+            r"|\b(?:no refusals?|without refusing|don'?t refuse|do not refuse|never refuse|must not refuse|stop refusing|no more refusals)\b"
+            r"|\b(?:assistant|modeldesk|ai|bot),? (?:please )?comply\b|\bplease comply\b"
+            r"|\byou(?:'re| are) (?:now )?the (?:[\w-]+ )?(?:model|classifier|scorer|algorithm)\b")),
         ("role play", _rx(r"\blet'?s (?:role-?play|play a game|pretend|play pretend|do a role-?play)\b|\brole-?play(?:ing)?\b.{0,40}\byou(?:'re| are)\b"
                           r"|\byou(?:'re| are)(?: now)? \w+,? (?:a|an|the) (?:debug|raw|unfiltered|uncensored|developer|dev|test|internal|admin|beta) "
                           r"(?:build|version|mode|edition|copy|instance)\b")),
@@ -430,17 +471,34 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
                             r"|\b(?:pass|get through|go through|clear|sail through|slip through)\s+(?:the\s+)?(?:\w+\s+)?(?:check|screen|screening|model|filter|review|detection|system)s?\b")),
     ("keep it low", _rx(
         r"\b(?:stay|keep|remain|fly|sit|get|hold)\b(?:\s+\w+){0,4}?\s+(?:just\s+)?(?:below|under|beneath|inside)\s+(?:the\s+)?(?:\w+[- ]){0,3}(?:radar|threshold|limit|cut-?off|cutoff|line|bar|trigger|level|ceiling|tier|score|review)\b"
-        r"|\b(?:keeps?|stays?|remains?|lands?|puts?|leaves?)\s+(?:each|it|them|one|me|us|the \w+|a \w+(?: \w+)?)?\s*(?:in|at|under|below)\s+(?:the\s+)?(?:low(?:est)?|approve\w*|green|clear|safe|routine)\b"
-        r"|\b(?:before|until)\s+(?:\w+[- ]){0,4}(?:kicks? in|triggers?|fires?|trips?|catches|flags|starts? (?:to )?(?:push|rais|flag|increas|trigger|count)\w*|gets? (?:triggered|tripped|asked|required))\b"
+        r"|\b(?:keeps?|stays?|remains?|lands?|puts?|leaves?)\s+(?:(?:each|it|them|one|me|us|the|a|an|every|my|our|this|that|\w+)\s+){0,3}(?:in|at|under|below)\s+(?:the\s+)?(?:low(?:est)?|approve\w*|green|clear|safe|routine)\b"
+        r"|\b(?:before|until)\s+(?:\w+[- ]){0,4}(?:kicks? in|triggers?|fires?|trips?|catches|flags|jumps?|rises?|goes up|spikes?|climbs?|increases?|starts? (?:to )?(?:push|rais|flag|increas|trigger|count)\w*|gets? (?:triggered|tripped|asked|required))\b"
         r"|\b(?:tweaks?|changes?|adjustments?|edits?|steps|recipe|modifications?)\b.{0,40}\b(?:move|moves|flip|flips|drop|drops|bring|brings|get|gets|push|turn|turns|take|takes)\b.{0,40}\b(?:down|lower|approve\w*|low|pass|through|unflagged|elevated)\b"
         r"|\b(?:amount|distance|value|size|number|time|hour|merchant|category|country|limit|speed|count)\b.{0,30}\b(?:is|are|would be|counts as|stays?)\s+(?:safe|fine|ok|okay|acceptable|clean)\b"
         r"|\b(?:for (?:it|them|the \w+)|to) (?:pass|clear|get through|go through|be approved|get approved|be let through)\b"
         r"|\b(?:threshold|limit|amount|cut-?off|level) (?:under|below|beneath) which\b|\balways (?:get |be |go )?(?:approved|pass|passes|through|accepted)\b"
         r"|\bget\s+(?:\w+\s+){0,3}through\b|\b(?:unnoticed|undetected|unflagged|unchallenged|unchecked|unseen by)\b"
         r"|\b(?:looks?|seems?|appears?|passes?|reads?)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|ordinary|innocent|harmless|low[- ]risk|benign|routine)\b")),
+    ("what passes next time", _rx(
+        r"\b(?:what|which|how)\b.{0,50}\b(?:change|alter|adjust|tweak|do differently|different|format|structure|look like)\b.{0,60}\b(?:clears?|go(?:es)? through|gone through|pass(?:es)?|approved|accepted|unflagged|stop holding|not (?:be )?(?:held|blocked|flagged|declined))\b"
+        r"|\b(?:would have|would've)\s+(?:gone|got|gotten|been)\s+(?:through|approved|accepted|passed|fine|ok)\b"
+        r"|\b(?:retry|retries|resubmit\w*|try again|re-?run it|second try|next attempt|redo it)\b"
+        r"|\b(?:would|will|does|did|could|can)\s+(?:it|that|this|they|those|these|the \w+|a \$?[\d,.]+k? [\w-]+(?: [\w-]+)?)\s+(?:still\s+)?(?:pass|clear|get approved|be approved|have been approved|go through|be accepted|get through|fix (?:that|it)|be let through|slip)\b"
+        r"|\bwhich (?:version|one|option|variant|combination|pair)\b.{0,20}\b(?:gets?|is|would be|would get)\s+(?:approved|accepted|through|passed|lower|lowest|let through)\b"
+        r"|\b(?:flags?|flagged|scores?) less\b|\bless likely to (?:be )?(?:flag|catch|detect|block)\w*|\b(?:most|more|least) lenient\b|\blenient\b|\b(?:least|less) suspicious\b"
+        r"|\bsafe (?:zone|window|range|region|area|band|amount|limit|spot)s?\b|\b(?:model|it) (?:basically |mostly )?ignores\b|\bfails? to (?:catch|detect|flag|notice|spot)\b.{0,60}\b(?:give|list|show|examples?|amounts?|replicate)\b"
+        r"|\bstops? (?:catching|flagging|detecting|holding|blocking)\b|\bevasion surface\b|\bblend in\b|\bnever (?:cause|causes|trigger|triggers|get|gets|result in) (?:a |any )?(?:decline|hold|flag|alert|review|block)s?\b"
+        r"|\b(?:need|have) to look like\b|\bconsiders? (?:\w+ )?(?:safe|normal|legit\w*|fine|clean)\b|\bprofile (?:that )?avoids\b|\blets? (?:\w+ )?through\b|\blet (?:it|them) through\b"
+        r"|\b(?:amount|dollar|spending|value) (?:ceiling|cap)\b|\btime window\b|\b(?:is it|would it be|would that be|will it be|be) safe\b(?!\s+to (?:rely|use|trust|depend))"
+        r"|\b(?:worth (?:doing|it|trying)|pick whichever|whichever is better|(?:we|i)'?d schedule|so (?:we|i) can (?:replicate|copy|use them|schedule|steer|coach|repeat))\b"
+        r"|\b(?:cheapest|quickest|easiest|simplest|shortest|fastest)\s+(?:route|way|path|change|fix)\b.{0,30}\b(?:to|into|down)\b"
+        r"|\bhow (?:old|long|soon|many|much|far|high|big|large|late|early)\b.{0,60}\b(?:before|without|until)\b.{0,40}\b(?:model|score|tier|flag\w*|hold|block\w*|trust\w*|high|critical|elevated|review|decline\w*|alert\w*|trigger\w*|kick\w*|jump\w*)\b"
+        r"|\b(?:stays?|keeps?|remains?)\s+(?:under|below|beneath)\s+(?:\d|\$|0?\.)")),
+    ("criminal intent", _rx(r"\b(?:mule accounts?|money mules?|(?:our|my) mules?|stolen cards?|stolen card (?:details|numbers)|cash(?:ing)? out|launder\w*|card testing|test(?:ing)? (?:a )?stolen|carding|"
+                            r"fraudulent (?:purchases?|transactions?|charges?|payments?)|commit fraud|make (?:a )?fraudulent|get away with)\b")),
     ("safe amounts", _rx(r"\b(?:safe|safest|okay|ok|fine|acceptable|allowed|tolerated)\s+(?:\w+\s+)?(?:amount|limit|number|time|way|merchant|category|country|hour|distance|size|value|to send|to spend|to transfer|to charge)\b"
                          r"|\bleast likely to\b|\b(?:i|we|my|our)\b.{0,40}\b(?:lower|reduce|decrease|bring down|minimi[sz]e|keep down)\s+(?:my|our|the|its|this|their)\s+(?:\w+\s+)?(?:fraud\s+)?(?:score|risk|probability|tier)\b")),
-    ("structure payments", _rx(rf"\b(?:split|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|space(?:d)? out|spacing|chop|divide|smurf\w*|stagger|push|run|put)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
+    ("structure payments", _rx(rf"\b(?:split|split up|broken (?:up|down)|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|space(?:d)? out|spacing|chop|divide|smurf\w*|stagger|push|run|put)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
                                rf"purchases?|amounts?|deposits?|withdrawals?|charges?|money|cash|sums?)\b.{{0,60}}\b(?:so|to|avoid|stay|under|below|keep|without|not)\b")),
     ("stay under the line", _rx(r"\b(?:stay|keep (?:it|them|this|that|things|amounts?|me|us)|remain|fly|sit)\s+(?:just\s+)?(?:below|under|beneath|inside|within)\s+(?:the\s+)?"
                                 r"(?:\w+\s+)?(?:radar|threshold|limit|cut-?off|line|bar|trigger|level|ceiling|tier)\b")),
@@ -467,6 +525,7 @@ _EDUCATIONAL_ANYWHERE = re.compile(
     r"|\b(?:someone|somebody|anyone|anybody|attackers?|an attacker|adversar(?:y|ies)|bad actors?|hackers?|criminals?|fraudsters?|"
     r"insiders?|people|thieves|a thief)\b(?!\s+(?:tell|give|show|send|help|list|print|export|explain)\b)(?:\s+\w+){0,6}?\s+(?:tr(?:y|ies|ied|ying) to|attempt\w* to|wants? to|"
     r"could|might|would|can|used?|uses)\b"
+    r"|\b(?:could|can|would|might) (?:someone|somebody|anyone|an attacker|attackers|people|a hacker|an insider|a fraudster)\b(?!\s+(?:tell|give|show|send|help|list|print|export|explain|paste|pull)\b)"
     r"|\bwhat (?:stops|prevents|protects|would stop|would prevent|happens (?:when|if))\b|\bhas (?:anyone|anybody|someone) (?:ever )?(?:tried|attempted)\b"
     r"|\b(?:incidents?|attacks?|attempts?|cases?)\s+(?:of|involving|related to|about|with)\s+(?:model extraction|membership inference|data poisoning|"
     r"poisoning|evasion|prompt injection|inversion|extraction)\b"

@@ -271,7 +271,7 @@ def main() -> None:
           f"a question every {args.person_think:.0f} s while active; replicas kept at <= 60% of their closed-loop "
           f"throughput so p95 stays near the think-time figures; Redis and Chroma are not the bottleneck (each "
           f"answer makes a few small Redis calls, a document question one Chroma query).")
-    print(f"So one replica serves about {estimate['users_per_replica']:.0f} people asking at once; "
+    print(f"So one replica serves about {estimate['users_per_replica']:.0f} concurrently active people; "
           + ", ".join(f"{n:,} concurrently active people need {k} replica{'s' if k > 1 else ''}"
                       for n, k in estimate["replicas_for"].items()) + " (plus one spare to survive a replica's loss).")
     command = "python -m bench.scale " + " ".join(sys.argv[1:])

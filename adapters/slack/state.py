@@ -8,6 +8,7 @@ both `app_mention` and `message`) is taken only once.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -15,7 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from assistant.errors import Unavailable
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from assistant.errors import ConfigError, Unavailable
+
+log = logging.getLogger("modeldesk.slack")
 
 THREAD_DAYS = 30  # a thread quiet for longer is no longer followed without a mention
 CLAIM_HOURS = 6  # Slack retries within minutes; keys are kept a while longer
@@ -78,16 +85,14 @@ class SlackState:
 
 class RedisSlackState:
     """The same memory in Redis (MODELDESK_REDIS_URL), shared by Slack workers on every machine:
-    a claim is SET NX with an expiry, a thread a key that expires THREAD_DAYS after its last answer."""
+    a claim is SET NX with an expiry, a thread a key that expires THREAD_DAYS after its last answer.
+
+    While Redis is down the bot keeps answering rather than going silent: a delivery counts as
+    new (a Slack retry may then be answered twice), a thread is followed only when the bot is
+    mentioned, and the outage is logged.
+    """
 
     def __init__(self, url: str, prefix: str = "modeldesk:slack:", timeout: float = 1.0):
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        from assistant.errors import ConfigError
-
-        self._errors = (redis.exceptions.RedisError, OSError)
         try:
             self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
                                                retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
@@ -99,21 +104,28 @@ class RedisSlackState:
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except self._errors as exc:
+        except (redis.exceptions.RedisError, OSError) as exc:
             raise Unavailable(f"Slack state store unavailable: {exc}") from None
+
+    def _or(self, default, fn, *args, **kwargs):
+        try:
+            return self._call(fn, *args, **kwargs)
+        except Unavailable as exc:
+            log.warning("%s; answering without it", exc.message)
+            return default
 
     def _thread(self, team: str, channel: str, thread_ts: str) -> str:
         return f"{self.prefix}thread:{team}:{channel}:{thread_ts}"
 
     def claim(self, key: str) -> bool:
         """True the first time `key` is claimed (by any worker), False on every repeat."""
-        return bool(self._call(self._redis.set, self.prefix + "claim:" + key, "1", nx=True, ex=CLAIM_HOURS * 3600))
+        return bool(self._or(True, self._redis.set, self.prefix + "claim:" + key, "1", nx=True, ex=CLAIM_HOURS * 3600))
 
     def remember_thread(self, team: str, channel: str, thread_ts: str) -> None:
-        self._call(self._redis.set, self._thread(team, channel, thread_ts), "1", ex=THREAD_DAYS * 86400)
+        self._or(None, self._redis.set, self._thread(team, channel, thread_ts), "1", ex=THREAD_DAYS * 86400)
 
     def knows_thread(self, team: str, channel: str, thread_ts: str) -> bool:
-        return bool(self._call(self._redis.exists, self._thread(team, channel, thread_ts)))
+        return bool(self._or(False, self._redis.exists, self._thread(team, channel, thread_ts)))
 
     def close(self) -> None:
         self._redis.close()

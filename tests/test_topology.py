@@ -81,6 +81,11 @@ def test_a_conversation_continues_on_the_other_replica(topology):
     assert back.json()["tool_calls"][0]["name"] == "what_if"
     assert back.json()["tool_calls"][0]["arguments"]["record_id"] == "C-10293"
 
+    # Feedback on an answer from A, given through B, lands on that answer.
+    rated = httpx.post(f"{b.url}/v1/feedback", json={"answer_id": first.json()["answer_id"], "rating": "up"},
+                       headers={"Authorization": "Bearer key-walker"}, timeout=10)
+    assert rated.status_code == 201 and rated.json()["answer_id"] == first.json()["answer_id"], rated.text
+
 
 def _sweep(urls: list[str], principal: str, queries: int = 16, session_every: int = 3) -> list[str]:
     """The outcome of each query of a balance sweep on one record: answered, warned, refused or locked."""

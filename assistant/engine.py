@@ -107,6 +107,9 @@ class Assistant:
         if plan.reset:
             state = state.reset()
         answer, executed = self._respond(question, plan, principal, session_id)
+        if state.memory_unavailable and (plan.clarify or not plan.steps):
+            answer.text = ("_The conversation store is unavailable right now, so I can't use the earlier turns of "
+                           "this conversation; please name the customer or model again._\n\n" + answer.text)
         if plan.clarify:
             state.pending = question  # answered by the next message ("the churn one")
         if executed:
@@ -128,6 +131,8 @@ class Assistant:
             if review.lock is not None:
                 return _refused(session_id, review.lock), []
             steps, notices, refusals = review.steps, review.notices, review.refused
+        # Under model-wide probing, analysts' what-ifs are answered like a business user's: tiers only.
+        shown_as = "business" if self.guard is not None and review.coarse else principal.role
         toolbox = Toolbox(self.registry, self.knowledge, role=principal.role, monitor=self.monitor,
                           alerts=getattr(self.guard, "alerts_for_model", None), guard=self.guard)
         calls: list[ToolCall] = []
@@ -144,7 +149,7 @@ class Assistant:
             if self.monitor is not None:
                 self.monitor.observe(step.name, result)  # never raises: monitoring must not break an answer
             calls.append(ToolCall(name=step.name, arguments=step.arguments,
-                                  result=shape(result.model_dump(mode="json"), principal.role)))
+                                  result=shape(result.model_dump(mode="json"), shown_as)))
             results.append((step.name, result))
             executed.append(step)
         if self.guard is not None and executed:
@@ -152,7 +157,7 @@ class Assistant:
         if refusals and not results:
             first = refusals[0][1]
             return _refused(session_id, first, notes=[_sentence(e) for e in errors]), executed
-        written = self.writer.write(question, results, principal.role)
+        written = self.writer.write(question, results, shown_as)
         declined = list(dict.fromkeys(refusal_text(r) for _, r in refusals))
         generalised = getattr(review, "generalised", None) if self.guard is not None else None
         text = "\n\n".join(p for p in [*notices, written.text, *declined, *errors] if p)

@@ -35,6 +35,7 @@ class SessionState(BaseModel):
     last_args: dict[str, Any] = Field(default_factory=dict, description="Arguments of the last call, for follow-ups.")
     pending: str | None = Field(None, description="A question waiting for the answer to a clarifying question.")
     turns: int = 0
+    memory_unavailable: bool = Field(False, exclude=True, description="The session store was down: earlier turns unknown.")
 
     def reset(self) -> "SessionState":
         return SessionState(turns=self.turns)
@@ -158,7 +159,7 @@ class ForgetfulWhenDown:
             return self.store.load(session_id)
         except Unavailable as exc:
             log.warning("%s; answering without the conversation's earlier turns", exc.message)
-            return SessionState()
+            return SessionState(memory_unavailable=True)
 
     def save(self, session_id: str, state: SessionState) -> None:
         try:

@@ -43,9 +43,23 @@ class Budget(BaseModel):
     records: Steps = Field(description="Distinct stored records scored or explained per model in the short window.")
     records_day: Steps = Field(description="Distinct stored records scored or explained per model in the long window.")
     refusals: Steps = Field(description="Questions refused by screening in the short window (any model).")
+    wide: Steps = Field(description="What-ifs that set many inputs at once (a made-up vector, not a scenario) in the long window.")
     prada_min_queries: int = Field(20, description="Queries before the distance-distribution (PRADA) test is applied.")
     prada_threshold: float = Field(0.88, description="Shapiro-Wilk W below which the query distances look synthetic.")
     cooldown: float = Field(1800, description="How long a lock lasts, in seconds.")
+
+
+class ModelBudget(BaseModel):
+    """Limits on one model across every principal in the short window: what a group of accounts
+    (sybils) splitting an attack between them would need. Crossing them affects only the kind of
+    query that is being abused, so everyday questions keep their answers."""
+
+    window: float = 3600
+    coarsen: int = Field(20, description="Distinct what-ifs answered in the window after which probabilities are "
+                         "withheld from what-if answers (tiers only) for every non-security role.")
+    wide: int = Field(8, description="What-ifs setting many inputs at once, after which such what-ifs are refused.")
+    sweep: int = Field(8, description="What-ifs on one record varying the same inputs, after which that sweep is refused.")
+    records: int = Field(300, description="Distinct records scored, after which the security team is alerted.")
 
 
 def _steps(warn: float, refuse: float, lock: float) -> Steps:
@@ -54,16 +68,17 @@ def _steps(warn: float, refuse: float, lock: float) -> Steps:
 
 _BUSINESS = Budget(
     synthetic=_steps(12, 20, 30), synthetic_day=_steps(40, 60, 90), sweep=_steps(5, 7, 10),
-    records=_steps(60, 90, 120), records_day=_steps(150, 220, 300), refusals=_steps(2, 4, 6),
+    records=_steps(30, 45, 60), records_day=_steps(80, 120, 160), refusals=_steps(2, 4, 6), wide=_steps(2, 3, 5),
 )
 _ANALYST = Budget(
     synthetic=_steps(15, 25, 40), synthetic_day=_steps(60, 90, 140), sweep=_steps(6, 8, 12),
-    records=_steps(80, 120, 160), records_day=_steps(200, 300, 400), refusals=_steps(2, 4, 6),
+    records=_steps(40, 60, 80), records_day=_steps(120, 160, 200), refusals=_steps(2, 4, 6), wide=_steps(3, 5, 8),
 )
 _SECURITY = Budget(
     synthetic=_steps(40, 80, 120), synthetic_day=_steps(150, 250, 400), sweep=_steps(15, 25, 40),
-    records=_steps(200, 300, 400), records_day=_steps(600, 900, 1200), refusals=_steps(5, 10, 15),
+    records=_steps(200, 300, 400), records_day=_steps(600, 900, 1200), refusals=_steps(5, 10, 15), wide=_steps(20, 40, 60),
 )
+DEFAULT_MODEL_BUDGET = ModelBudget()
 DEFAULT_BUDGETS: dict[str, Budget] = {"business": _BUSINESS, "analyst": _ANALYST, "security": _SECURITY,
                                       "admin": _SECURITY}
 

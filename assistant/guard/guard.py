@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from assistant.answer import Principal, Refusal
 from assistant.errors import AssistantError, Unavailable
 from assistant.guard import screen as screening
-from assistant.guard.budgets import Budget, budgets_from
+from assistant.guard.budgets import DEFAULT_MODEL_BUDGET, Budget, ModelBudget, budgets_from
 from assistant.guard.refusals import refusal
 from assistant.guard.state import GuardStore
 from assistant.guard.stream import LEVELS, Signal, refusal_signal, signals, vector_key
@@ -46,6 +46,7 @@ class Review:
     notices: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     lock: Refusal | None = None
+    coarse: bool = False  # withhold probabilities from this answer (the model is being probed from many accounts)
     generalised: Refusal | None = None  # the request was declined and a safer answer given in its place
 
 
@@ -53,10 +54,12 @@ class Guard:
     """Screening, budgets, probing detection, locks and alerts around the engine."""
 
     def __init__(self, store: GuardStore, registry: Any, budgets: dict[str, Budget] | None = None, *,
-                 clock: Callable[[], float] = time.time, model_alert_factor: float = 3.0):
+                 clock: Callable[[], float] = time.time, model_alert_factor: float = 3.0,
+                 model_budget: ModelBudget | None = None):
         self.store = store
         self.registry = registry
         self.budgets = budgets or budgets_from(None)
+        self.model_budget = model_budget or DEFAULT_MODEL_BUDGET
         self.clock = clock
         self.model_alert_factor = model_alert_factor
         self.sinks: list[Callable[[dict[str, Any]], None]] = []  # e.g. a Slack security channel
@@ -154,14 +157,16 @@ class Guard:
                     kinds = {s.kind for s in found if s.level >= 2}
                     for s in planned:
                         synthetic = s.name in SYNTHETIC_TOOLS
-                        if (synthetic and kinds & {"synthetic", "sweep", "prada"}) or (not synthetic and "records" in kinds) \
-                                or (kinds == {"prada"}):
+                        # PRADA judges chosen inputs: it stops what-ifs, never lookups of real records.
+                        if (synthetic and kinds & {"synthetic", "sweep", "prada", "wide"}) or (not synthetic and "records" in kinds):
                             blocked.add(id(s))
                             out.refused.append((s, refusal("probing")))
                 elif level == 1:
                     out.notices.append("Note: you have asked many similar questions about this model recently. "
                                        "Systematic querying is limited to protect the model; further questions like "
                                        "these may be declined.")
+                if principal.role not in TRUSTED_ROLES and level < 3:
+                    self._model_wide(principal, model_id, planned, pending, blocked, out, now)
                 # Refused probes still count: someone who keeps going after a refusal reaches the lock.
                 for s, event in zip(planned, pending):
                     if id(s) in blocked:
@@ -174,6 +179,47 @@ class Guard:
                     out.refused.append((s, refusal("unavailable")))
             out.steps = [s for s in steps if s.name not in PREDICTION_TOOLS]
         return out
+
+    def _model_wide(self, principal: Principal, model_id: str, planned: list[Any], pending: list[dict[str, Any]],
+                    blocked: set[int], out: Review, now: float) -> None:
+        """Limits across every principal: an attack split between accounts meets them as one attack."""
+        mb = self.model_budget
+        key = f"model:{model_id}"
+        recent = [e for e in self.store.events(key, now - mb.window) if e.get("kind") == "query"]
+        synthetic = {e.get("key") for e in recent if e.get("synthetic")}
+        wide = {e.get("key") for e in recent if e.get("wide")}
+        for s, event in zip(planned, pending):
+            if id(s) in blocked or not event.get("synthetic"):
+                continue
+            group = [e for e in recent if e.get("record_id") == event.get("record_id") and e.get("synthetic")
+                     and sorted(e.get("changed") or []) == event.get("changed")]
+            reason = None
+            if event.get("wide") and len(wide) >= mb.wide:
+                reason = f"{len(wide)} what-ifs setting many inputs at once against the model from all users in the last hour"
+            elif event.get("changed") and len({e.get("key") for e in group}) >= mb.sweep:
+                reason = (f"{len(group)} what-ifs on {event.get('record_id')} varying {', '.join(event['changed'])} "
+                          "from all users in the last hour")
+            if reason:
+                blocked.add(id(s))
+                out.refused.append((s, refusal("probing")))
+                out.alerts += self._model_alert(model_id, "model_probing", "refuse", reason, now)
+        if principal.role == "analyst" and len(synthetic) >= mb.coarsen and any(e.get("synthetic") for e in pending):
+            out.coarse = True
+            out.notices.append("Probabilities are withheld from what-if answers on this model for now (risk tiers are "
+                               "still given): it has received an unusual number of what-if questions.")
+            out.alerts += self._model_alert(model_id, "model_probing", "warn",
+                                            f"{len(synthetic)} distinct what-ifs against the model from all users in "
+                                            "the last hour; what-if probabilities withheld", now)
+
+    def _model_alert(self, model_id: str, kind: str, level: str, detail: str, now: float) -> list[str]:
+        key = f"model:{model_id}"
+        mark = f"alerted:{kind}:{level}"
+        if self.store.get_mark(key, mark, now):
+            return []
+        self.store.set_mark(key, mark, "1", now + self.model_budget.window)
+        alert_id = self._alert({"ts": now, "principal": "*", "role": None, "channel": None, "model_id": model_id,
+                                "kind": kind, "level": level, "detail": detail, "queries": []})
+        return [alert_id] if alert_id else []
 
     def _evasion(self, principal: Principal, step: Any, out: Review) -> Any:
         """On adversarial models, counterfactuals are refused and what-ifs generalised to the case's reasons."""
@@ -202,17 +248,22 @@ class Guard:
             try:
                 event = self._event(principal, step, question, now, result)
                 self.store.append(principal.id, event)
-                if event.get("synthetic"):
-                    self._watch_model(event, now)
+                if event.get("kind") == "query":
+                    self._watch_model({**event, "principal": principal.id}, now)
             except (Unavailable, AssistantError) as exc:
                 log.warning("guard could not record a query by %s: %s", principal.id, exc)
 
     def _watch_model(self, event: dict[str, Any], now: float) -> None:
         """Many principals probing one model (a sybil attack) tightens every principal's budget on it."""
         key = f"model:{event['model_id']}"
-        self.store.append(key, {**event, "principal_hint": None})
+        self.store.append(key, event)
         budget = self.budgets["business"]
-        recent = {e.get("key") for e in self.store.events(key, now - budget.window) if e.get("synthetic")}
+        events = self.store.events(key, now - budget.window)
+        records = {e.get("record_id") for e in events if e.get("record_id") and not e.get("synthetic")}
+        if len(records) >= self.model_budget.records:
+            self._model_alert(event["model_id"], "model_records", "warn",
+                              f"{len(records)} distinct records scored from all users in the last hour", now)
+        recent = {e.get("key") for e in events if e.get("synthetic")}
         if len(recent) >= budget.synthetic.lock * self.model_alert_factor and not self.store.get_mark(key, "tighten", now):
             self.store.set_mark(key, "tighten", "1", now + budget.window)
             self._alert({"ts": now, "principal": "*", "role": None, "channel": None, "model_id": event["model_id"],
@@ -230,6 +281,7 @@ class Guard:
         if step.name == "what_if":
             changes = args.get("changes") or {}
             event["changed"] = sorted(changes)
+            event["wide"] = len(changes) >= self._wide_at(model_id)
             vector = _inputs(getattr(result, "after", None)) if result is not None else None
             event["vector"] = vector
             event["key"] = vector_key(vector) if vector else f"{args.get('record_id')}|{vector_key(_flat(changes))}"
@@ -320,6 +372,12 @@ class Guard:
                 pass
             self._scales[model_id] = scales
         return self._scales[model_id]
+
+    def _wide_at(self, model_id: str | None) -> int:
+        """How many inputs changed at once make a what-if a made-up vector: half the model's inputs, at least 4."""
+        model = self._model(model_id)
+        n = len(model.spec.features) if model is not None else 8
+        return max(4, (n + 1) // 2)
 
     def _record_vector(self, model_id: str, record_id: str) -> dict[str, Any] | None:
         model = self._model(model_id)

@@ -5,6 +5,8 @@ Signals, each counted against the role's budget (assistant.guard.budgets):
 - `sweep`: what-ifs on one record that vary the same inputs with different values (a
   single-feature sweep, a line search for a tier boundary, a grid over two inputs);
 - `records`: distinct stored records scored or explained (harvesting labels from real rows);
+- `wide`: what-ifs that set many inputs at once — a made-up vector rather than a scenario, the raw
+  material of equation-solving (Tramèr et al.) and surrogate training;
 - `prada`: the PRADA test (Juuti et al. 2019) — the distance from each query to its nearest
   earlier query is roughly normally distributed for natural traffic; chosen, synthetic queries
   break that (Shapiro-Wilk W below a threshold);
@@ -67,6 +69,9 @@ def signals(events: list[dict[str, Any]], budget: Budget, now: float, scales: di
     add("synthetic", len(synthetic_day), budget.synthetic_day,
         f"{len(synthetic_day)} distinct what-if scenarios in the last day", synthetic_day)
 
+    wide = [e for e in synthetic_day if e.get("wide")]
+    add("wide", len(wide), budget.wide, f"{len(wide)} what-ifs setting many inputs at once in the last day", wide)
+
     groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
     for e in synthetic_day:
         if e.get("changed"):
@@ -121,7 +126,12 @@ def prada_w(vectors: list[dict[str, Any]], scales: dict[str, float]) -> float | 
     keys = sorted({k for v in vectors for k in v})
     distances = []
     rows: list[list[Any]] = []
+    seen: set[str] = set()
     for vec in vectors:
+        key = vector_key(vec)
+        if key in seen:
+            continue  # asking about the same case again is not a new probe
+        seen.add(key)
         row = [vec.get(k) for k in keys]
         if rows:
             distances.append(min(_distance(row, other, keys, scales) for other in rows))

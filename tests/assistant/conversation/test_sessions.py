@@ -50,7 +50,7 @@ def test_a_redis_outage_is_unavailable_and_recovers(tmp_path):
         with pytest.raises(Unavailable):
             store.save("s", _state())
         forgetful = ForgetfulWhenDown(store)
-        assert forgetful.load("s") == SessionState()  # answered without memory, not failed
+        assert forgetful.load("s") == SessionState(memory_unavailable=True)  # answered without memory, not failed
         forgetful.save("s", _state())
         with pytest.raises(Unavailable):
             forgetful.ping()  # readiness still sees the outage
@@ -66,7 +66,7 @@ def test_an_unreachable_redis_never_stalls_an_answer():
 
     store = ForgetfulWhenDown(RedisSessions(f"redis://127.0.0.1:{free_port()}/0"))
     started = time.perf_counter()
-    assert store.load("s") == SessionState()
+    assert store.load("s") == SessionState(memory_unavailable=True)
     assert time.perf_counter() - started < 2.5
 
 

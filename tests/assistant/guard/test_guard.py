@@ -211,3 +211,45 @@ def test_redis_guard_state_is_shared_between_processes(registry, redis_url, demo
     answer = here.answer("What is the risk tier for C-10001?", Principal(id="eve", role="business"))
     assert answer.refused and answer.refusal.category == "locked"
     assert here.guard.alerts(principal="eve")[0]["level"] == "lock"
+
+
+def _vector_what_if(i: int) -> str:
+    """A made-up vector: every input of the credit model set at once (what equation-solving needs)."""
+    return (f"What if C-10293 had balance of {500 + 97 * i}, income of {30000 + 1100 * i}, credit limit of {2000 + 53 * i}, "
+            f"missed payments of {i % 3}, age of {25 + i % 30}, years with bank of {1 + i % 9}, student No and region of East?")
+
+
+def test_an_attack_split_between_accounts_meets_model_wide_limits(registry, tmp_path):
+    clock = Clock()
+    assistant = _assistant(registry, SqliteGuardStore(tmp_path / "guard.sqlite"), clock)
+    sybils = [Principal(id=f"sybil-{k}", role="analyst") for k in range(5)]
+    answered_vectors = 0
+    for i in range(40):
+        clock.t += 10
+        a = assistant.answer(_vector_what_if(i), sybils[i % 5], session_id=f"s{i}")
+        if not a.refused and a.tool_calls and a.tool_calls[0].name == "what_if":
+            answered_vectors += 1
+    # Equation-solving on rounded probabilities needs ~22 answered vectors; the accounts together got far fewer.
+    assert answered_vectors <= 10
+    assert any(a["kind"] == "model_probing" and a["principal"] == "*" for a in assistant.guard.alerts())
+    # Everyday what-ifs on the model still work for an uninvolved analyst, with tiers.
+    other = assistant.answer("What if C-10004 had a balance of 200?", Principal(id="ann", role="analyst"))
+    assert not other.refused and other.tool_calls[0].name == "what_if"
+    assert other.tool_calls[0].result["after"]["tier"]
+
+
+def test_under_model_wide_probing_analysts_get_tiers_without_probabilities(registry, tmp_path):
+    clock = Clock()
+    assistant = _assistant(registry, SqliteGuardStore(tmp_path / "guard.sqlite"), clock)
+    for k in range(12):  # many accounts, a few single-input what-ifs each, on many records
+        who = Principal(id=f"u{k}", role="business")
+        for j in range(2):
+            clock.t += 10
+            assistant.answer(f"What if C-{10100 + 2 * k + j} had a balance of {300 + 11 * k + j}?", who, session_id=f"{k}{j}")
+    ann = Principal(id="ann", role="analyst")
+    answer = assistant.answer("What if C-10004 had a balance of 200?", ann)
+    assert not answer.refused
+    result = answer.tool_calls[0].result
+    assert result["after"]["tier"] and "probability" not in result["after"]
+    assert "probability" not in answer.text.split("Probabilities are withheld")[-1]
+    assert "withheld" in answer.text

@@ -59,7 +59,7 @@ class ModelBudget(BaseModel):
                          "withheld from what-if answers (tiers only) for every non-security role.")
     wide: int = Field(8, description="What-ifs setting many inputs at once, after which such what-ifs are refused.")
     sweep: int = Field(8, description="What-ifs on one record varying the same inputs, after which that sweep is refused.")
-    records: int = Field(300, description="Distinct records scored, after which the security team is alerted.")
+    records: int = Field(150, description="Distinct records scored, after which the security team is alerted.")
 
 
 def _steps(warn: float, refuse: float, lock: float) -> Steps:
@@ -68,11 +68,11 @@ def _steps(warn: float, refuse: float, lock: float) -> Steps:
 
 _BUSINESS = Budget(
     synthetic=_steps(12, 20, 30), synthetic_day=_steps(40, 60, 90), sweep=_steps(5, 7, 10),
-    records=_steps(30, 45, 60), records_day=_steps(80, 120, 160), refusals=_steps(2, 4, 6), wide=_steps(2, 3, 5),
+    records=_steps(25, 35, 50), records_day=_steps(70, 100, 140), refusals=_steps(2, 4, 6), wide=_steps(2, 3, 5),
 )
 _ANALYST = Budget(
     synthetic=_steps(15, 25, 40), synthetic_day=_steps(60, 90, 140), sweep=_steps(6, 8, 12),
-    records=_steps(40, 60, 80), records_day=_steps(120, 160, 200), refusals=_steps(2, 4, 6), wide=_steps(3, 5, 8),
+    records=_steps(30, 45, 60), records_day=_steps(100, 140, 180), refusals=_steps(2, 4, 6), wide=_steps(3, 5, 8),
 )
 _SECURITY = Budget(
     synthetic=_steps(40, 80, 120), synthetic_day=_steps(150, 250, 400), sweep=_steps(15, 25, 40),

@@ -47,7 +47,9 @@ def test_follow_ups_carry_the_record_and_cohort(assistant):
     args = what_if.tool_calls[0].arguments
     assert args["changes"] == {"balance": {"decrease": 500}} and args["record_id"] == "C-10293"
     result = what_if.tool_calls[0].result
-    assert result["after"]["inputs"]["balance"] == result["before"]["inputs"]["balance"] - 500
+    (change,) = result["changes"]
+    assert change["feature"] == "balance" and change["new"] == change["old"] - 500
+    assert "inputs" not in result["after"]  # business users see the change they asked about, not the whole row
     other = assistant.answer("what about C-10300?", BUSINESS, session_id=sid)
     assert other.tool_calls[0].arguments["record_id"] == "C-10300"
     cohort = assistant.answer("How many customers in the West region are high risk?", BUSINESS, session_id=sid)

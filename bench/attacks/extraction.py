@@ -51,11 +51,17 @@ class Collected:
     stopped: list[bool] = field(default_factory=list)
     locked: list[bool] = field(default_factory=list)
 
-    def add_reply(self, attacker: api.Attacker, target: api.Target, reply: api.Reply, intended: dict | None) -> bool:
+    def add_reply(self, attacker: api.Attacker, target: api.Target, reply: api.Reply, intended: dict | None,
+                  known: dict | None = None) -> bool:
+        """`known`: the row as the attacker already holds it (an insider with the customer file), used
+        when the service does not echo the inputs it scored."""
         self.usable_before.append(len(self.inputs))
         self.stopped.append(reply.stopped)
         self.locked.append(reply.locked)
         inputs = attacker.record(reply, intended)
+        if inputs is None and known is not None and reply.tier() is not None:
+            attacker.tally.usable += 1
+            inputs = known
         if inputs is None:
             return False
         self.inputs.append({n: inputs[n] for n in target.names})
@@ -294,14 +300,21 @@ def random_queries(ctx: Context, attacker: api.Attacker, budget: int) -> dict:
 
 
 def record_ids(ctx: Context, attacker: api.Attacker, budget: int) -> dict:
-    """Real records asked one by one by id ("What is the risk tier of customer C-10xxx?")."""
+    """Real records asked one by one by id ("What is the risk tier of customer C-10xxx?"); the attacker
+    pairs each tier with the record's row from its own copy of the customer file (business users are
+    not shown whole rows)."""
     collected = Collected()
     ids = list(ctx.truth.model.records.index)
     order = ctx.rng.permutation(len(ids))
 
+    records = ctx.truth.model.records
+
     def step(i: int) -> None:
-        reply = attacker.ask(api.tier_question(ctx.target, ids[order[i % len(ids)]]), ctx.target.model_id)
-        collected.add_reply(attacker, ctx.target, reply, None)
+        record_id = ids[order[i % len(ids)]]
+        reply = attacker.ask(api.tier_question(ctx.target, record_id), ctx.target.model_id)
+        # Worst case: the attacker already has the customer file and needs only the tiers.
+        known = {n: records.loc[record_id, n] for n in ctx.target.names}
+        collected.add_reply(attacker, ctx.target, reply, None, known=known)
 
     run_until(attacker, min(budget, len(ids)), step)
     return evaluate_surrogate(ctx, collected, attacker)

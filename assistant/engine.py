@@ -9,7 +9,7 @@ from typing import Any
 from assistant.answer import Answer, Principal, Refusal, ToolCall
 from assistant.config import Settings
 from assistant.conversation.planner import Plan, Planner, RulePlanner, _advance
-from assistant.conversation.state import MemorySessions, SessionStore, SqliteSessions
+from assistant.conversation.state import MemorySessions, SessionStore
 from assistant.conversation.tools import Toolbox, run_tool
 from assistant.conversation.writer import TemplateWriter, Writer
 from assistant.errors import AssistantError, BadInput

@@ -16,10 +16,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from assistant.errors import ConfigError, NotFound, Unavailable
+from assistant.redis_client import connect
+from assistant.errors import NotFound, Unavailable
 
 
 class FeedbackStore:
@@ -113,15 +112,8 @@ class RedisFeedbackStore:
     ANSWER_DAYS = 30
 
     def __init__(self, url: str, prefix: str = "modeldesk:feedback:", timeout: float = 1.0):
-        try:
-            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                               retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
-                                               decode_responses=True, health_check_interval=30)
-        except ValueError as exc:
-            raise ConfigError(f"invalid settings: MODELDESK_REDIS_URL: {exc}") from None
+        self._redis, self._where = connect(url, timeout=timeout)
         self.prefix = prefix
-        where = self._redis.get_connection_kwargs()  # host and port only: the URL may hold a password
-        self._where = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}".rstrip(":")
 
     @contextmanager
     def _call(self) -> Iterator[redis.Redis]:

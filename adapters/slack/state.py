@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from assistant.errors import ConfigError, Unavailable
+from assistant.redis_client import connect
+from assistant.errors import Unavailable
 
 log = logging.getLogger("modeldesk.slack")
 
@@ -93,12 +92,7 @@ class RedisSlackState:
     """
 
     def __init__(self, url: str, prefix: str = "modeldesk:slack:", timeout: float = 1.0):
-        try:
-            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                               retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
-                                               decode_responses=True, health_check_interval=30)
-        except ValueError as exc:
-            raise ConfigError(f"invalid settings: MODELDESK_REDIS_URL: {exc}") from None
+        self._redis, self._where = connect(url, timeout=timeout)
         self.prefix = prefix
 
     def _call(self, fn, *args, **kwargs):

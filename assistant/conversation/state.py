@@ -12,10 +12,9 @@ from typing import Any, Protocol
 
 import redis
 from pydantic import BaseModel, Field
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from assistant.errors import ConfigError, Unavailable
+from assistant.redis_client import connect
+from assistant.errors import Unavailable
 from assistant.models.filters import Filter
 
 log = logging.getLogger("modeldesk.sessions")
@@ -113,15 +112,8 @@ class RedisSessions:
 
     def __init__(self, url: str, prefix: str = "modeldesk:session:", ttl_seconds: int = SESSION_TTL_SECONDS,
                  timeout: float = 1.0):
-        try:
-            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                               retry=Retry(NoBackoff(), 1), retry_on_timeout=False,
-                                               decode_responses=True, health_check_interval=30)
-        except ValueError as exc:  # redis-py rejects the URL scheme or its options
-            raise ConfigError(f"invalid settings: MODELDESK_REDIS_URL: {exc}") from None
+        self._redis, self._where = connect(url, timeout=timeout)
         self.prefix, self.ttl = prefix, ttl_seconds
-        where = self._redis.get_connection_kwargs()  # host and port only: the URL may hold a password
-        self._where = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}".rstrip(":")
 
     def _call(self, fn, *args: Any, **kwargs: Any) -> Any:
         try:

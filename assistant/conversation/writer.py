@@ -8,7 +8,7 @@ analysts get probabilities rounded to two decimals.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel
 

@@ -20,9 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from assistant.redis_client import connect
 from assistant.config import Settings
 from assistant.errors import ConfigError, Unavailable
 
@@ -284,14 +283,9 @@ class RedisGuardStore:
         self.prefix = prefix
         self.retention = float(retention_seconds)
         self.max_alerts = max_alerts
-        self._redis = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 1),
-            retry_on_timeout=False, decode_responses=True, health_check_interval=30,
-        )
+        self._redis, self._where = connect(url, timeout=timeout)
         self._append = self._redis.register_script(_APPEND)
         self._add_alert = self._redis.register_script(_ADD_ALERT)
-        where = self._redis.get_connection_kwargs()  # host and port only: the URL may hold a password
-        self._where = f"{where.get('host', where.get('path', '?'))}:{where.get('port', '')}".rstrip(":")
 
     @contextmanager
     def _call(self) -> Iterator[redis.Redis]:

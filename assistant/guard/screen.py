@@ -39,7 +39,7 @@ _ENTITIES = (r"(?:customers?|clients?|accounts?|records?|rows?|transactions?|pol
 _OUTPUTS = (r"(?:predictions?|scores?|scorings?|probabilit(?:y|ies)|likelihoods?|risk (?:scores?|levels?|ratings?)|"
             r"tiers?|ratings?|outputs?|results?|labels?|classifications?|decisions?|odds)")
 _ALL = (r"(?:all|every|each|entire|whole|complete|full|everyone|everybody|every ?one|the rest of|remaining|"
-        r"thousands?|hundreds?|bulk|mass|\d{3,}|[2-9]\d)")
+        r"thousands?|hundreds?|bulk|mass|(?<![\w-])(?:\d{3,}|[2-9]\d)(?![\w-]))")
 _GIVE = (r"(?:list|lists|listing|dump|dumps|export|exports|download|print|output|give|giving|send|show|extract|pull|"
          r"provide|share|generate|produce|return|enumerate|iterate|compile|tabulate|paste|spit out|write out|fetch|"
          r"retrieve|scrape|copy|email|mail|hand over|run (?:through|over)|go through|page through|loop (?:over|through))")
@@ -56,9 +56,26 @@ _TRAINING = (r"(?:training|train|trained|fitting|fit|fitted|reference|developmen
 _TRAINSET = rf"(?:{_TRAINING}\s*(?:data(?:set)?|set|sample|population|cohort|records?|rows?|examples?|corpus|pool)?)"
 _FRAUD = (r"(?:fraud|flag\w*|alert\w*|detect\w*|screen\w*|monitor\w*|transaction\w*|transfers?|payments?|purchases?|"
           r"charges?|wires?|merchant\w*|card|chargebacks?|aml|money|cash|withdrawals?)")
-_CAUGHT = (r"(?:tripp?(?:ing|ed)?|triggering|setting off|flagging|challenged|asked for (?:one|a code|verification)|questioned|verified|flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
+_CAUGHT = (r"(?:kick(?:s|ing)? in|tripp?(?:ing|ed)?|triggering|setting off|flagging|challenged|asked for (?:one|a code|verification)|questioned|verified|flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
            r"trigger(?:ed|s|ing)?|trip(?:ped)?|picked up|pick(?:ed)? up|marked|review(?:ed)?|alert(?:ed|s)?|"
            r"escalat(?:ed|e)|held|investigat(?:ed|e)|suspicious|high[- ]risk|red[- ]flag(?:ged)?|scrutini[sz]ed|seen)")
+
+
+# After "every"/"all": tiers, models, features and segments are not records.
+_NOT_RECORDS = r"(?!\s+(?:of\s+the\s+|the\s+)?(?:[\w-]+\s+)?(?:tiers?|bands?|models?|features?|inputs?|segments?|regions?|groups?|categor\w*|metrics?|thresholds?)\b)"
+_AGGREGATE = re.compile(r"\b(?:distribution|summary|summari[sz]e|breakdown|percentages?|shares?|counts?|how many|averages?|mean|median|"
+                        r"overview|histogram|mix|split|proportions?|rates?|totals?)\b")
+
+
+def _unless_aggregate(find: Callable[[str], str | None]) -> Callable[[str], str | None]:
+    """Counts, shares and summaries over a whole population are what cohort questions are for."""
+    def wrapped(text: str) -> str | None:
+        return None if _AGGREGATE.search(text) else find(text)
+
+    return wrapped
+
+
+_NOT_RECONSTRUCTED = r"(?!\s+(?:the\s+|a\s+|our\s+|my\s+)?(?:timeline|history|sequence|chain|events?|incident|conversation|thread|chat|discussion|what|decision|reasoning|story|case for)\b)"
 
 
 def _rx(pattern: str) -> Callable[[str], str | None]:
@@ -76,7 +93,11 @@ def _top_n(text: str) -> str | None:
     for m in re.finditer(rf"\b(?:top|first|highest|riskiest|worst|last|next)\s+(\d[\d,]*)\s+(?:\w+\s+){{0,3}}?{_ENTITIES}", text):
         if int(m.group(1).replace(",", "")) > PAGE:
             return m.group(0)
-    for m in re.finditer(rf"\b(\d[\d,]*)\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b.{{0,40}}\b{_OUTPUTS}", text):
+    if not _AGGREGATE.search(text):
+        for m in re.finditer(r"(?<![\w-])(\d{1,3}(?:,\d{3})+|\d{2,})\s+(?:\w+\s+){0,2}?(?:rows|records|customers|transactions|accounts|ids|cases|applicants)\b", text):
+            if int(m.group(1).replace(",", "")) > PAGE and re.search(rf"\b(?:{_GIVE}|score|scored|run|paste|attached|list|need|want)\b", text):
+                return m.group(0)
+    for m in re.finditer(rf"\b(\d[\d,]*)\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b.{{0,80}}\b{_OUTPUTS}", text):
         if int(m.group(1).replace(",", "")) > PAGE and re.search(rf"\b{_GIVE}\b", text):
             return m.group(0)
     return None
@@ -134,14 +155,14 @@ def _individual_in_training(text: str) -> str | None:
 
 
 _OUTPUT_WORDS = r"(?:scores?|tiers?|risk|probabilit(?:y|ies)|predictions?|outputs?|explanations?|reasons?|labels?|ratings?|results?)"
-_GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer\w*|estimat\w*|deduc\w*|reconstruct\w*|back(?:ing)? out|recover\w*|"
+_GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer\w*|estimat\w*|deduc\w*|reconstruct\w*(?!\s+(?:the\s+|a\s+|our\s+|my\s+)?(?:timeline|history|sequence|events?|incident|conversation|thread|chat|discussion|what|story))|back(?:ing)? out|recover\w*|"
           r"reproduce|guess\w*|figure out|derive|reverse[- ]engineer|pin down|narrow down|zero in on|home in on|triangulate|piece together|solve for|"
           r"what must (?:their|his|her|its|the) (?:other )?\w+ be|back-?solv\w*|pull\b.{0,30}\bout|tell (?:whether|if)|find out (?:whether|if)|give it away|"
-          r"likely to be|probably (?:are|is|were|was|has|have|had)|roughly how (?:much|many)|how (?:much|many)\b.{0,40}\bexactly|"
+          r"likely to be|probably (?:are|is|were|was|has|have|had)|how (?:much|many)\b.{0,40}\bexactly|"
           r"best reconstruction|synthesi[sz]e|what(?:'s| is| are) (?:her|his|their|its) (?:\w+ )?(?:likely|probable)|by comparing)")
 
 
-_EXTREME = (r"(?:highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|optimi[sz]\w*|peaks?|0?\.99\b|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
+_EXTREME = (r"(?:(?:typical|representative|average)\b(?=.{0,80}\b(?:exact|literal|concrete|every field|as if it were|actual person|not an average|not ranges|real (?:one|person|customer)))|highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|optimi[sz]\w*|peaks?|0?\.99\b|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
             r"100 ?%|fully (?:certain|sure)|ideali[sz]ed|ideal|prototyp\w*|archetyp\w*|most \w+-y|push every input|extreme)")
 _INPUTS = r"(?:inputs?|input space|combination|feature values|values|profile|record|row|example|transaction|customer|churner|defaulter|person|case)"
 
@@ -179,7 +200,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"trained|underlying|individual|per[- ]feature|numerical)\s+(?:model\s+|feature\s+)?(?:weights?|parameters?|params|"
             r"weightings?)\b"
             rf"|\b(?:weights?|parameters?|params)\s+(?:vector|matrix|file|dump|values?|of (?:the|your|this|that) {_MODEL})\b"
-            rf"|\b{_MODEL}(?:'s)? (?:weights|parameters|params)\b|\bweight (?:for|of|on) each (?:feature|input|variable)\b")),
+            rf"|\b(?:give|show|list|print|send|share|tell me|what are|reveal|supply|provide|paste|dump)\b.{{0,30}}\b{_MODEL}(?:'s)? (?:weights|parameters|params)\b|\bweight (?:for|of|on) each (?:feature|input|variable)\b")),
         ("hyperparameters", _rx(r"\bhyper[- ]?param\w*|\blearning rate\b|\bmax[_ ]depth\b|\bn[_ ]estimators\b|"
                                 r"\bregulari[sz]ation (?:strength|parameter|term|constant)\b|\bnumber of (?:trees|estimators|leaves)\b")),
         ("tree structure", _rx(
@@ -227,6 +248,15 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bbeta_?\d\b|\bpath (?:of|to) the (?:\w+ )?(?:artifact|model|pickle|joblib|file)\b|\bon disk\b"
             r"|\bto the (?:dollar|cent|penny|unit|decimal|km|kilometre|kilometer|month|day)\b|\b(?:balance|amount|income|value|score|probability) boundary\b"
             r"|\b(?:at|in|with) full precision\b|\bshap (?:base )?values?\b.{0,30}\b(?:precision|exact|raw|all)\b")),
+        ("how the number is made", _rx(
+            r"\b(?:exactly|precisely|step by step|completely|in full)\b.{0,40}\bhow\b.{0,40}\b(?:number|score|probability|tier|output|prediction)\b.{0,20}\b(?:is )?(?:computed|calculated|derived|produced|made)\b"
+            r"|\bhow\b.{0,40}\b(?:number|score|probability|output)\b.{0,20}\b(?:is )?(?:computed|calculated|derived)\b.{0,40}\b(?:exactly|precisely|step by step|every|each tree|contribution)\b"
+            r"|\b(?:every|each) tree'?s? (?:contribution|output|vote|score)s?\b|\b(?:model'?s? )?math (?:completely|in full|exactly)\b|\bre-?implement\w*"
+            r"|\bpredict_proba\b|\bdecision_function\b|\b(?:the )?(?:number|value|score|probability) behind\b|\bunderlying number\b"
+            r"|\bpartial dependence\b|\bmarginal effect\b|\bgradient\b(?! boost)|\bderivative\b|\belasticit\w*|\bchanges? sign\b|\bsensitivity (?:of|to) (?:the )?(?:score|probability|output)\b"
+            r"|\bcent(?:red|ered) on\b|\bshrinkage\b|\bfile ?system\b|\bpickled it\b|\b(?:sklearn|scikit-learn) version\b|\bvote fraction\b|\bclass weights?\b"
+            r"|\bpreprocessing (?:code|steps|pipeline|parameters|params|details)\b|\b(?:supply|provide|send|give|share)\b.{0,20}\bweights\b"
+            r"|\bhow much does (?:the )?(?:\w+ )?(?:probability|score|output) (?:move|change)\b.{0,30}\b(?:per|for (?:a|each|every|one))\b")),
         ("under the hood", _rx(
             r"(?<!need )(?<!want )(?<!the )\b(?:guts|innards|under the hood|secret sauce|scoring recipe|nuts and bolts|blueprint)\b"
             r"|\b(?:show|give|open|reveal|tell me|share|walk me through|list|expose|dump|see|paste|print)\b.{0,30}\b(?:internals|inner workings|innards|guts|internal (?:parameters|settings|state))\b"
@@ -246,14 +276,14 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bif-?then (?:statements?|rules?)\b|\bcase statements?\b.{0,40}\b(?:same|thresholds?|model)\b")),
         ("replicate the model", _rx(
             rf"\b(?:replicate|clone|copy|rebuild|recreate|reproduce|reconstruct|reverse[- ]engineer|steal|extract|mimic|"
-            rf"approximate|imitate|distil+|train a (?:copy|clone|surrogate|shadow|substitute|replica))\b.{{0,40}}\b(?:the|your|this|that|its|our)?\s*(?:\w+\s+)?{_MODEL}\b"
+            rf"approximate|imitate|distil+|train a (?:copy|clone|surrogate|shadow|substitute|replica))\b{_NOT_RECONSTRUCTED}.{{0,40}}\b(?:the|your|this|that|its|our)?\s*(?:\w+\s+)?{_MODEL}\b"
             rf"|\b(?:surrogate|shadow|substitute|knock-?off|copycat|clone|replica|stolen) (?:models?|classifiers?)\b")),
     ],
     "bulk_extraction": [
-        ("every record's output", _rx(
-            rf"\b{_OUTPUTS}\b.{{0,40}}\b(?:of|for|on|across|by)\s+(?:all|every|each|the whole|the entire|everyone|everybody|all of)\b"
+        ("every record's output", _unless_aggregate(_rx(
+            rf"\b{_OUTPUTS}\b.{{0,40}}\b(?:of|for|on|across|by)\s+(?:all|every|each|the whole|the entire|everyone|everybody|all of)\b{_NOT_RECORDS}"
             rf"|\b(?:all|every|each)\s+(?:single\s+|one\s+of\s+(?:the|our)\s+)?{_ENTITIES}(?:'s?)?\s+(?:\w+\s+){{0,2}}{_OUTPUTS}\b"
-            rf"|\b{_GIVE}\b.{{0,50}}\b{_ALL}\b.{{0,40}}\b{_OUTPUTS}\b")),
+            rf"|\b{_GIVE}\b.{{0,50}}\b{_ALL}\b{_NOT_RECORDS}.{{0,40}}\b{_OUTPUTS}\b"))),
         ("dump of records", _rx(
             rf"\b{_GIVE}\b.{{0,50}}\b{_ALL}\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,60}}\b{_FILE}\b"
             rf"|\b{_GIVE}\b.{{0,30}}\b(?:the\s+)?(?:whole|entire|full|complete|raw)\s+(?:\w+\s+){{0,2}}?(?:data(?:set|base)?|table|records|book|portfolio|file)\b"
@@ -266,10 +296,14 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bin \$?[\d,.]+k? (?:increments|steps)\b|\bsweep\b.{0,40}\bfrom\b|\b(?:every|each|all) combinations?\b|\bcartesian\b"
             r"|\b\d+\s*[-–]\s*\d+\s+(?:against|by|vs\.?|versus|x|×)\s+\w+|\bsurrogate\b|\b\d+k\s+(?:\w+\s+)?(?:inputs|rows|queries|samples|records|vectors|points)\b"
             r"|\brandomi[sz]e\b.{0,40}\b(?:inputs|rows|values|features|records|vectors)\b|\bloop (?:the \w+ (?:tool )?)?(?:over|through)\b"
-            r"|\b(?:everybody|everyone|all (?:the |our )?(?:[\w-]+ )?(?:customers|clients|accounts|records|transactions|cardholders))\b.{0,60}\b(?:with (?:their|every|all|each)|and their|the (?:entire|full|whole) list|every feature|all (?:the )?(?:features|fields|columns|inputs|data))\b"
+            r"|\b(?:everybody|everyone|(?:all|every) (?:the |our )?(?:[\w-]+ ){0,2}(?:customers?|clients?|accounts?|records?|transactions?|cardholders?))\b.{0,60}\b(?:with (?:their|every|all|each|tiers?|features|scores?|probabilit\w*|ids|amounts?|merchants?|inputs)|and their|the (?:entire|full|whole) list|every feature|all (?:the )?(?:features|fields|columns|inputs|data))\b"
             r"|\ball (?:the |of the |your )?data\b(?!\s+(?:quality|sources?|is|was|were))"
             r"|\bin (?:steps|increments) of\b|\bstep size\b|\b(?:fine |full |complete |whole )?grid (?:of|over|across)\b|\bfine grid\b|\bfull (?:matrix|grid|sweep|cross)\b"
-            r"|\b\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*(?:\.\.\.|…|etc)"
+            r"|\$?\d+\s*,\s*\$?\d+\s*,\s*\$?\d+\s*,?\s*(?:\.\.\.|…|etc)"
+            r"|\b(?:bulk|batch)[- ]?scor\w*|\bat \d+ values each\b|\b\d+ values (?:each|per (?:feature|input))\b"
+            r"|\b(?:full|whole|entire|complete) (?:predictions?|scores?|scoring|results?|outputs?) (?:table|list|file|dump|set)\b"
+            r"|\b(?:iterate|go|count|walk|step|work)\s+(?:\w+\s+)?(?:[a-z]-?\d+\s+)?(?:upwards?|onwards?|forwards?|sequentially)\b"
+            r"|\brun (?:every|all|each) (?:\w+ ){0,4}through\b"
             r"|\beverything (?:you have|you've got|you hold|there is)\b.{0,40}\b(?:records?|scores?|labels?|predictions?|rows?|probabilit\w*|ids|data(?!\s+quality))\b"
             r"|\b\d+ at a time\b|\b(?:page|paginate|iterate|cycle) (?:through|over)\b"
             r"|\b(?:full|whole|entire|complete) (?:reference|training|holdout|validation) (?:set|data|sample|file|table)\b"
@@ -307,7 +341,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
     ],
     "inversion": [
         ("reconstruct a person's data", _rx(
-            r"\b(?:reconstruct|recreate|rebuild|recover|reverse[- ]engineer|back out|invert|unmask|de-?anonymi[sz]e|re-?identify)\b"
+            rf"\b(?:reconstruct|recreate|rebuild|recover|reverse[- ]engineer|back out|invert|unmask|de-?anonymi[sz]e|re-?identify)\b{_NOT_RECONSTRUCTED}"
             r".{0,60}\b(?:inputs?|features?|attributes?|data|details|values|income|salary|age|records?|rows?|profile|information|"
             r"identity|identities|examples?|people|persons?|customers?|individuals?|training)\b"
             r"|\bmodel inversion (?:attack|on|against)\b|\binvert (?:the|this|that|your) (?:\w+ )?model\b")),
@@ -327,6 +361,19 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:most|least) (?:likely|probable|prototypical|representative) (?:input|record|row|example|feature values)\b"
             r"|\b(?:generate|synthesi[sz]e|produce|create)\b.{0,30}\b(?:the )?(?:exact |most )?(?:typical|prototypical|representative|likely)\s+(?:\w+\s+)?(?:input|record|row|example|training example)s?\b")),
         ("extreme inputs", _extreme_inputs),
+        ("whose record", _rx(
+            r"\b(?:which|whose|what)\b.{0,20}\b(?:customer|client|account|cardholder|card|person|t-? ?ids?|c-? ?ids?|ids?|customer (?:number|id)s?)\b.{0,60}"
+            r"\b(?:is (?:hers|his|theirs)|is the (?:\d+[- ]?(?:year[- ]old|\+))|is the (?:one|person|woman|man|guy|lady) (?:with|who)|belong\w*|matches|has exactly|did that|are (?:hers|his|theirs)|was it)\b"
+            r"|\bmatch (?:each|every|them|these|this|those|it)\b.{0,40}\b(?:to|with) (?:a |an )?(?:[\w-]+ )?(?:customer|id|account|record)"
+            r"|\bwhose (?:card|account|record|transaction|data)s? (?:it|this|that|they) (?:was|is|were|are)\b|\bwhose (?:card|account) was it\b"
+            r"|\bsame (?:cardholder|person|customer|individual) as\b|\b(?:locate|identify|find) the (?:cardholder|customer|person)\b"
+            r"|\bwhere (?:she|he|they) (?:lives?|was|were|is)\b|\bwho scored\b")),
+        ("a person's true values", _rx(
+            r"\b(?:actual|real|true|exact)\s+(?:\w+\s+)?(?:income|balance|bill|age|salary|limit|charges|tenure|value|amount|figure|debt)s?\b"
+            r"|\b(?:individual-level|field by field|underlying (?:customer )?fields|remaining fields|every field|all (?:the|their|her|his) fields)\b"
+            r"|\b(?:based on|from|given|using)\s+(?:her|his|their|its|the)\s+(?:tier|score|explanation|reasons?|risk (?:tier|score|level))\b"
+            r"|\b(?:the tier|the score|the explanation|it) (?:already )?(?:basically )?(?:says|shows|tells|gives) it\b|\byou (?:must|should|would|do) (?:be able to )?(?:know|tell)\b"
+            r"|\bso you (?:must )?know\b|\bto the nearest (?:thousand|hundred|dollar|year|km)\b")),
         ("re-identification", _rx(
             r"\b(?:which|what|who)\b.{0,30}\b(?:customer|client|person|account|cardholder|id|ids|customer number|one|ones)\b.{0,40}\b(?:is (?:that|this|it)|has (?:a |the )?(?:[\w-]+ )?score (?:of )?\d|"
             r"match(?:es)?|could (?:that|this|it) be|with (?:the same|these|those) (?:attributes|details|features|inputs))\b"
@@ -345,7 +392,10 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:genuine|literal|actual|real|original|verbatim)\s+(?:\w+\s+)?(?:rows?|records?|transactions?|examples?|data points?)\b(?!\s+(?:count|counts))"
             r"|\bmemori[sz]\w*|\bregenerate\b|\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b.{0,40}\b(?:show|print|give|list|what (?:was|were)|which|features|regenerate|look like|tell me)\b"
             r"|\b(?:show|print|give|list|what (?:was|were)|which|regenerate|tell me)\b.{0,40}\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b"
-            r"|\bleaf\b.{0,40}\bsamples?\b")),
+            r"|\bleaf\b.{0,40}\bsamples?\b"
+            r"|\b(?:training|reference)\s+(?:data|set|sample|examples?|customers?|rows?|records?|transactions?)\b.{0,60}\b(?:unredacted|remaining fields|all (?:the )?features|with all|every field|"
+            r"sample of \d+|the one row|closest|actual|literal|concrete|its fields)\b"
+            r"|\b(?:unredacted|closest training|nearest training|representative sample of \d+|sample of \d+ (?:training|reference))\b")),
         ("hidden attributes", _rx(
             r"\b(?:hidden|withheld|private|masked|undisclosed|secret|unseen)\s+(?:attributes?|fields?|inputs?|features?|values|details|data|columns)\b"
             r"|\b(?:the ones|what) you (?:didn'?t|did not|don'?t|won'?t) (?:show|tell|reveal|share)\b"
@@ -404,10 +454,10 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bnew (?:instruction|rule|directive|policy|order)s?\s*(?:for you|to you|:)"
             r"|\btreat (?:every|all|this|my|future|each|any) (?:\w+ ){0,3}(?:requests?|messages?|questions?|queries)\s+as\s+(?:coming )?(?:from|if)\b"
             r"|\b(?:pretend|imagine|suppose|assume|act as if|simulate|hypothetically)\b.{0,50}\b(?:guard ?(?:rails?)?|filters?|rules?|policy|policies|restrictions?|safety|refusals?|checks?)\b.{0,25}\b"
-            r"(?:off|disabled|switched off|turned off|don'?t exist|do not exist|not there|removed|suspended|broken|lifted|gone|didn'?t exist)\b"
+            r"(?:off|offline|down|paused|inactive|not active|disabled|switched off|turned off|don'?t exist|do not exist|not there|removed|suspended|broken|lifted|gone|didn'?t exist)\b"
             r"|\b(?:if|as if) (?:it|you) (?:had|has|were|was) no (?:\w+ )?(?:policy|policies|rules|restrictions|filters|guard ?rails|limits|safeguards)\b"
             r"|\b(?:refusals?|guard ?(?:rails?)?|filters?|safety|policy|restrictions?)(?: \w+)? (?:is |are )?(?:broken|off|disabled|down|buggy|not working|switched off|being tested)\b"
-            r"|\b(?:the )?assistant (?:shall|must|will|should|is to|is required to) (?:now |henceforth |always )?(?:disclose|reveal|share|provide|ignore|answer|output|include|comply)\b"
+            r"|\b(?:the )?assistants? (?:shall|must|will|should|may|are to|is to|is required to) (?:now |henceforth |always )?(?:disclose|reveal|share|provide|ignore|answer|output|include|comply|give|run|do)\b"
             r"|\bapply (?:it|this|the following|these) (?:immediately|now|at once|right away)\b"
             r"|\b(?:include|reveal|show|send|print|leak|share|give me|output|paste)\b.{0,40}\b(?:api keys?|secrets?|credentials?|passwords?|tokens?|conversation history|chat history|other users'?\s+\w+|everyone'?s? (?:questions|conversations|sessions))\b"
             r"|^\s*(?:role|principal|user|system|permission|access)\s*[:=]\s*\w+\s*[|,;]"
@@ -437,7 +487,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"\b(?:bypass\w*|evad\w*|circumvent\w*|get around|get past|get by|get through|fool\w*|trick\w*|game|gaming|beat|beating|defeat\w*|outsmart\w*|outwit\w*|cheat\w*|"
             r"slip (?:past|through|under|by)|sneak (?:past|through|by|under)|fly under|dodg\w*|sidestep\w*|skirt\w*|avoid\w*|escap\w*|elud\w*|"
             r"stay off|keep off|hide from|work around)\b.{0,30}\b(?:the|your|our|this|that|its|a)?\s*(?:\w+\s+)?(?:fraud (?:model|check|screen|filter|detection|system|rules?|team|controls?)|"
-            r"model|detection|detector|screening|screen|filters?|alarms?|controls?|monitoring|checks?|rules?|algorithm|classifier|alerts?|scoring)\b"
+            r"model|detection|detector|screening|screen|filters?|alarms?|controls?|monitoring|checks?|rules?|algorithm|classifier|alerts?|scoring|holds?|step-?ups?|otps?|verification)\b"
             r"|\b(?:blind spots?|loop-?holes?|weak (?:spots?|points?)|weaknesses|gaps|holes)\b.{0,40}\b(?:i|we|someone|one)\s+(?:could|can|might|would)\s+(?:use|exploit|abuse|leverage|take advantage)"
             r"|\bexploit\w*\s+(?:the|a|this|your)?\s*(?:\w+\s+)?(?:model|weakness|blind spot|loophole|gap)"
             r"|\bunder the radar\b|\bbelow the radar\b|\boff the radar\b|\bwithout (?:raising|setting off|tripping|triggering) (?:any )?(?:alarms?|flags?|alerts?|suspicion|red flags?)\b")),
@@ -480,7 +530,7 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
         r"|\bget\s+(?:\w+\s+){0,3}through\b|\b(?:unnoticed|undetected|unflagged|unchallenged|unchecked|unseen by)\b"
         r"|\b(?:looks?|seems?|appears?|passes?|reads?)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|ordinary|innocent|harmless|low[- ]risk|benign|routine)\b")),
     ("what passes next time", _rx(
-        r"\b(?:what|which|how)\b.{0,50}\b(?:change|alter|adjust|tweak|do differently|different|format|structure|look like)\b.{0,60}\b(?:clears?|go(?:es)? through|gone through|pass(?:es)?|approved|accepted|unflagged|stop holding|not (?:be )?(?:held|blocked|flagged|declined))\b"
+        r"\b(?:what|which|how)\b.{0,50}\b(?:change|alter|adjust|tweak|done differently|do differently|differently|different|format|structure|look like)\b.{0,60}\b(?:clears?|go(?:es)? through|gone through|pass(?:es)?|approved|accepted|unflagged|stop holding|not (?:be )?(?:held|blocked|flagged|declined))\b"
         r"|\b(?:would have|would've)\s+(?:gone|got|gotten|been)\s+(?:through|approved|accepted|passed|fine|ok)\b"
         r"|\b(?:retry|retries|resubmit\w*|try again|re-?run it|second try|next attempt|redo it)\b"
         r"|\b(?:would|will|does|did|could|can)\s+(?:it|that|this|they|those|these|the \w+|a \$?[\d,.]+k? [\w-]+(?: [\w-]+)?)\s+(?:still\s+)?(?:pass|clear|get approved|be approved|have been approved|go through|be accepted|get through|fix (?:that|it)|be let through|slip)\b"
@@ -494,6 +544,17 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
         r"|\b(?:cheapest|quickest|easiest|simplest|shortest|fastest)\s+(?:route|way|path|change|fix)\b.{0,30}\b(?:to|into|down)\b"
         r"|\bhow (?:old|long|soon|many|much|far|high|big|large|late|early)\b.{0,60}\b(?:before|without|until)\b.{0,40}\b(?:model|score|tier|flag\w*|hold|block\w*|trust\w*|high|critical|elevated|review|decline\w*|alert\w*|trigger\w*|kick\w*|jump\w*)\b"
         r"|\b(?:stays?|keeps?|remains?)\s+(?:under|below|beneath)\s+(?:\d|\$|0?\.)")),
+    ("treated as safe", _rx(
+        r"\bavoids? (?:the |a |any )?(?:holds?|flags?|step-?ups?|otps?|one-time codes?|challenges?|reviews?|declines?|blocks?|verification)\b"
+        r"|\bleaves? (?:them|it|me|us|him|her) alone\b|\bstraight through\b|\bgo(?:es)? thru\b|\bgo thru\b|\bauto[- ]?approv\w*|\balways (?:approves?|fine|ok|okay)\b"
+        r"|\bbasically always fine\b|\btreated as (?:low|safe|normal|legit\w*|routine)\b|\b(?:aren'?t|isn'?t|not) penali[sz]ed\b|\bstarts? to hurt\b"
+        r"|\b(?:where|when|at what \w+) (?:the )?(?:step-?up|otp|hold|review|flag|one-time code|verification) (?:starts|kicks in|begins|happens)\b"
+        r"|\blook (?:better|less suspicious|safer|more normal|more legit\w*) to the\b|\bfak(?:e|ed|ing)\b|\bwarm(?:ing)? up (?:the |a )?card\b"
+        r"|\bblind (?:to|spots?)\b|\b(?:safer|safest) (?:to use|for|as far as)\b|\bas far as the model is concerned\b"
+        r"|\bstructure (?:the|a|my|their|his|her|this) (?:\w+ )?(?:purchase|payment|transfer|transaction|order)s?\b|\bspace (?:things|them|it|purchases|transactions|payments) out\b"
+        r"|\bmake (?:the )?(?:fraud )?model (?:approve|accept|pass|ignore|miss|allow)\b"
+        r"|\b(?:minimum|smallest|least|cheapest|single)\b.{0,40}\b(?:perturbation|change|lower|input|tweak|edit|reduction)\b.{0,60}\b(?:flips?|drop|out of|made it|make it|low|elevated|approve\w*|pass)\b"
+        r"|\b(?:help|helps)\s+(?:\w+\s+)?(?:dodge|avoid|beat|get past|slip)\b")),
     ("criminal intent", _rx(r"\b(?:mule accounts?|money mules?|(?:our|my) mules?|stolen cards?|stolen card (?:details|numbers)|cash(?:ing)? out|launder\w*|card testing|test(?:ing)? (?:a )?stolen|carding|"
                             r"fraudulent (?:purchases?|transactions?|charges?|payments?)|commit fraud|make (?:a )?fraudulent|get away with)\b")),
     ("safe amounts", _rx(r"\b(?:safe|safest|okay|ok|fine|acceptable|allowed|tolerated)\s+(?:\w+\s+)?(?:amount|limit|number|time|way|merchant|category|country|hour|distance|size|value|to send|to spend|to transfer|to charge)\b"
@@ -526,6 +587,8 @@ _EDUCATIONAL_ANYWHERE = re.compile(
     r"insiders?|people|thieves|a thief)\b(?!\s+(?:tell|give|show|send|help|list|print|export|explain)\b)(?:\s+\w+){0,6}?\s+(?:tr(?:y|ies|ied|ying) to|attempt\w* to|wants? to|"
     r"could|might|would|can|used?|uses)\b"
     r"|\b(?:could|can|would|might) (?:someone|somebody|anyone|an attacker|attackers|people|a hacker|an insider|a fraudster)\b(?!\s+(?:tell|give|show|send|help|list|print|export|explain|paste|pull)\b)"
+    r"|\b(?:keep|stop|prevent)\w*\s+(?:\w+\s+){0,2}(?:fraudsters|attackers|people|someone|users|customers|adversaries|criminals|insiders)\s+from\b"
+    r"|^how (?:do|would|can|could|should) we (?:know|tell|detect|check|find out|spot|notice)\b"
     r"|\bwhat (?:stops|prevents|protects|would stop|would prevent|happens (?:when|if))\b|\bhas (?:anyone|anybody|someone) (?:ever )?(?:tried|attempted)\b"
     r"|\b(?:incidents?|attacks?|attempts?|cases?)\s+(?:of|involving|related to|about|with)\s+(?:model extraction|membership inference|data poisoning|"
     r"poisoning|evasion|prompt injection|inversion|extraction)\b"
@@ -613,6 +676,7 @@ def _unusual_words(text: str) -> bool:
 
 
 _TOPIC_RULES = {"jailbreak", "system prompt", "configuration"}
+_NEVER_EXCUSED = {"criminal intent"}  # "can someone use a stolen card at…" is not a question about attacks
 
 
 def educational(text: str) -> bool:
@@ -649,10 +713,10 @@ def screen(text: str, *, adversarial: bool = False) -> Finding | None:
             category = {"training data": "membership_inference", "internals": "model_internals", "override": "prompt_injection",
                         "bulk": "bulk_extraction", "evasion": "evasion_coaching", "deduce": "inversion"}[found[0]]
             return Finding(category, f"{found[0]} (not in English)", found[1])
-        if adversarial and (encoded or not learning):
+        if adversarial:
             for rule, find in ADVERSARIAL_SCREENS:
                 evidence = find(view)
-                if evidence:
+                if evidence and (encoded or not learning or rule in _NEVER_EXCUSED):
                     return Finding("evasion_coaching", rule, evidence)
     return None
 

@@ -79,7 +79,7 @@ def test_explaining_an_attack_is_not_an_attack_but_doing_one_is():
         == "prompt_injection"
 
 
-@pytest.mark.parametrize("name", ["dev_set.yaml", "dev_set_2.yaml", "dev_set_3.yaml"])
+@pytest.mark.parametrize("name", ["dev_set.yaml", "dev_set_2.yaml", "dev_set_3.yaml", "dev_set_4.yaml"])
 def test_development_sets_stay_screened(name):
     """Regression guard over the team's development sets (the evaluation sets in bench/attacks stay unseen)."""
     path = Path(__file__).parent / "data" / name

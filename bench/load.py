@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -74,10 +75,13 @@ class Tally:
             self.error_samples.append(what)
 
 
-async def client(url: str, key: str, conversations: list[list[str]], deadline: float, think: float,
-                 seed: int, tally: Tally, http: httpx.AsyncClient) -> None:
+async def client(url: str | list[str], key: str, conversations: list[list[str]], deadline: float, think: float,
+                 seed: int, tally: Tally, http: httpx.AsyncClient, refusals: dict[str, int] | None = None) -> None:
+    """One person holding conversations; with several URLs (replicas) each question goes to the next one."""
     rng = random.Random(seed)
     headers = {"Authorization": f"Bearer {key}"}
+    urls = [url] if isinstance(url, str) else list(url)
+    targets = itertools.cycle(urls[seed % len(urls):] + urls[:seed % len(urls)])
     if think > 0:  # people do not all press Enter at the same instant: stagger the first questions
         await asyncio.sleep(rng.uniform(0, 2 * think))
     while time.perf_counter() < deadline:
@@ -89,7 +93,7 @@ async def client(url: str, key: str, conversations: list[list[str]], deadline: f
             started = time.perf_counter()
             tally.requests += 1
             try:
-                response = await http.post(f"{url}/v1/chat", json=body, headers=headers)
+                response = await http.post(f"{next(targets)}/v1/chat", json=body, headers=headers)
             except httpx.HTTPError as exc:
                 tally.error(f"{type(exc).__name__}: {exc}")
                 continue
@@ -99,6 +103,9 @@ async def client(url: str, key: str, conversations: list[list[str]], deadline: f
                 continue
             answer = response.json()
             session = answer["session_id"]
+            if refusals is not None and answer["refused"]:
+                category = answer["refusal"]["category"]
+                refusals[category] = refusals.get(category, 0) + 1
             if not answer["tool_calls"]:
                 tally.no_tool += 1
             if think > 0:

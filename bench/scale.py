@@ -38,7 +38,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import pct, print_table, write_json
-from bench.load import KNOWLEDGE_CONVERSATIONS, MIXES, PREDICTION_CONVERSATIONS, Tally, fill
+from bench.load import KNOWLEDGE_CONVERSATIONS, MIXES, PREDICTION_CONVERSATIONS, Tally, client, fill
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/topology.py: the same harness the topology test uses
@@ -114,47 +114,12 @@ http {{
                 self.proc.kill()
 
 
-async def client(urls: list[str], key: str, conversations: list[list[str]], deadline: float, think: float,
-                 seed: int, tally: Tally, refusals: dict[str, int], http: httpx.AsyncClient) -> None:
-    rng = random.Random(seed)
-    headers = {"Authorization": f"Bearer {key}"}
-    targets = itertools.cycle(urls[seed % len(urls):] + urls[:seed % len(urls)])
-    if think > 0:
-        await asyncio.sleep(rng.uniform(0, 2 * think))
-    while time.perf_counter() < deadline:
-        session = None
-        for template in rng.choice(conversations):
-            if time.perf_counter() >= deadline:
-                return
-            started = time.perf_counter()
-            tally.requests += 1
-            try:
-                response = await http.post(f"{next(targets)}/v1/chat", headers=headers,
-                                           json={"message": fill(template, rng), "session_id": session})
-            except httpx.HTTPError as exc:
-                tally.error(f"{type(exc).__name__}: {exc}")
-                continue
-            tally.latencies_ms.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                tally.error(f"{response.status_code}: {response.text[:200]}")
-                continue
-            answer = response.json()
-            session = answer["session_id"]
-            if answer["refused"]:
-                category = answer["refusal"]["category"]
-                refusals[category] = refusals.get(category, 0) + 1
-            if not answer["tool_calls"]:
-                tally.no_tool += 1
-            if think > 0:
-                await asyncio.sleep(rng.uniform(0, 2 * think))
-
-
 async def run_load(urls: list[str], keys: list[str], duration: float, think: float) -> dict:
     tally, refusals = Tally(), {}
     limits = httpx.Limits(max_connections=len(keys) * len(urls), max_keepalive_connections=len(keys) * len(urls))
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(client(urls, key, MIXES["mixed"], started + duration, think, i, tally, refusals, http)
+        await asyncio.gather(*(client(urls, key, MIXES["mixed"], started + duration, think, i, tally, http, refusals)
                                for i, key in enumerate(keys)))
         elapsed = time.perf_counter() - started
     lat = tally.latencies_ms

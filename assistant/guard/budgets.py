@@ -60,6 +60,11 @@ class ModelBudget(BaseModel):
     wide: int = Field(8, description="What-ifs setting many inputs at once, after which such what-ifs are refused.")
     sweep: int = Field(8, description="What-ifs on one record varying the same inputs, after which that sweep is refused.")
     records: int = Field(150, description="Distinct records scored, after which the security team is alerted.")
+    harvest_min: int = Field(10, description="Distinct records one principal scores in the window to count as a heavy "
+                             "looker-up for `harvest`.")
+    harvest: int = Field(50, description="Distinct records scored by heavy looker-ups together, after which a heavy "
+                         "principal's lookups of records new to them are refused (accounts splitting a harvest of "
+                         "labelled records between them). Size it to the deployment's normal hourly lookups.")
 
 
 def _steps(warn: float, refuse: float, lock: float) -> Steps:
@@ -93,6 +98,8 @@ def budgets_from(value: str | dict[str, Any] | None) -> dict[str, Budget]:
         if not isinstance(data, dict):
             raise ValueError("must be a JSON object {role: {field: ...}}")
         for role, fields in data.items():
+            if role == "model":
+                continue  # the cross-account limits: model_budget_from
             if role not in budgets:
                 raise ValueError(f"unknown role {role!r}")
             merged = budgets[role].model_dump()
@@ -102,3 +109,20 @@ def budgets_from(value: str | dict[str, Any] | None) -> dict[str, Budget]:
     except (ValueError, ValidationError) as exc:
         raise ConfigError(f"invalid settings: MODELDESK_GUARD_BUDGETS: {exc}") from None
     return budgets
+
+
+def model_budget_from(value: str | dict[str, Any] | None) -> ModelBudget:
+    """The cross-account limits, with fields overridden by the "model" entry of the same JSON
+    (`{"model": {"harvest": 300}}`)."""
+    if not value:
+        return DEFAULT_MODEL_BUDGET
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+        fields = data.get("model") if isinstance(data, dict) else None
+        if not fields:
+            return DEFAULT_MODEL_BUDGET
+        if not isinstance(fields, dict):
+            raise ValueError("must be a JSON object {field: value}")
+        return ModelBudget.model_validate({**DEFAULT_MODEL_BUDGET.model_dump(), **fields})
+    except (ValueError, ValidationError, AttributeError) as exc:
+        raise ConfigError(f"invalid settings: MODELDESK_GUARD_BUDGETS: model: {exc}") from None

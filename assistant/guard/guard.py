@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from assistant.answer import Principal, Refusal
 from assistant.errors import AssistantError, Unavailable
 from assistant.guard import screen as screening
-from assistant.guard.budgets import DEFAULT_MODEL_BUDGET, Budget, ModelBudget, budgets_from
+from assistant.guard.budgets import DEFAULT_MODEL_BUDGET, Budget, ModelBudget, budgets_from, model_budget_from
 from assistant.guard.refusals import refusal
 from assistant.guard.state import GuardStore
 from assistant.guard.stream import LEVELS, Signal, refusal_signal, signals, vector_key
@@ -69,7 +69,8 @@ class Guard:
     def from_settings(cls, settings: Any, registry: Any) -> "Guard":
         from assistant.guard.state import open_guard_store
 
-        return cls(open_guard_store(settings), registry, budgets_from(getattr(settings, "guard_budgets", "") or None))
+        value = getattr(settings, "guard_budgets", "") or None
+        return cls(open_guard_store(settings), registry, budgets_from(value), model_budget=model_budget_from(value))
 
     # -- 1. locks -----------------------------------------------------------------------------
     def gate(self, principal: Principal) -> Refusal | None:
@@ -188,6 +189,7 @@ class Guard:
         recent = [e for e in self.store.events(key, now - mb.window) if e.get("kind") == "query"]
         synthetic = {e.get("key") for e in recent if e.get("synthetic")}
         wide = {e.get("key") for e in recent if e.get("wide")}
+        self._harvest(principal, model_id, recent, planned, pending, blocked, out, now)
         for s, event in zip(planned, pending):
             if id(s) in blocked or not event.get("synthetic"):
                 continue
@@ -210,6 +212,34 @@ class Guard:
             out.alerts += self._model_alert(model_id, "model_probing", "warn",
                                             f"{len(synthetic)} distinct what-ifs against the model from all users in "
                                             "the last hour; what-if probabilities withheld", now)
+
+    def _harvest(self, principal: Principal, model_id: str, recent: list[dict[str, Any]], planned: list[Any],
+                 pending: list[dict[str, Any]], blocked: set[int], out: Review, now: float) -> None:
+        """Labelled records harvested by several accounts at once: each stays under its own budget, but
+        together the heavy looker-ups hold enough (row, tier) pairs to train a copy of the model.
+        Past the limit, a heavy principal's lookups of records new to them are refused; records they
+        have already seen, and everyone else's lookups, are answered as usual."""
+        mb = self.model_budget
+        seen: dict[str, set[str]] = {}
+        for e in recent:
+            if e.get("record_id") and not e.get("synthetic") and e.get("role") not in TRUSTED_ROLES:
+                seen.setdefault(str(e.get("principal")), set()).add(str(e["record_id"]))
+        mine = seen.setdefault(principal.id, set())
+        new = [(s, e) for s, e in zip(planned, pending) if id(s) not in blocked and not e.get("synthetic")
+               and e.get("record_id") and str(e["record_id"]) not in mine]
+        if not new or len(mine) + len(new) < mb.harvest_min:
+            return
+        heavy = [p for p, ids in seen.items() if len(ids) >= mb.harvest_min and p != principal.id]
+        harvested = len(set().union(*(seen[p] for p in heavy), mine))
+        if harvested < mb.harvest:
+            return
+        for s, _ in new:
+            blocked.add(id(s))
+            out.refused.append((s, refusal("probing")))
+        out.alerts += self._model_alert(model_id, "model_records", "refuse",
+                                        f"{harvested} distinct records scored in the last hour by {len(heavy) + 1} "
+                                        f"accounts each past {mb.harvest_min}; their lookups of new records refused",
+                                        now)
 
     def _model_alert(self, model_id: str, kind: str, level: str, detail: str, now: float) -> list[str]:
         key = f"model:{model_id}"
@@ -249,7 +279,7 @@ class Guard:
                 event = self._event(principal, step, question, now, result)
                 self.store.append(principal.id, event)
                 if event.get("kind") == "query":
-                    self._watch_model({**event, "principal": principal.id}, now)
+                    self._watch_model({**event, "principal": principal.id, "role": principal.role}, now)
             except (Unavailable, AssistantError) as exc:
                 log.warning("guard could not record a query by %s: %s", principal.id, exc)
 

@@ -238,6 +238,27 @@ def test_an_attack_split_between_accounts_meets_model_wide_limits(registry, tmp_
     assert other.tool_calls[0].result["after"]["tier"]
 
 
+def test_records_harvested_by_many_accounts_meet_a_model_wide_limit(registry, tmp_path):
+    clock = Clock()
+    assistant = _assistant(registry, SqliteGuardStore(tmp_path / "guard.sqlite"), clock)
+    sybils = [Principal(id=f"harvest-{k}", role="business") for k in range(5)]
+    answered = []
+    for i in range(150):  # each account alone stays under its own budget (30 lookups, refused at 35)
+        clock.t += 5
+        a = assistant.answer(f"What is the risk tier of customer C-{10100 + i}?", sybils[i % 5], session_id=f"s{i}")
+        if not a.refused:
+            answered.append(10100 + i)
+    # ~60 labelled records already train a copy that agrees >= 0.90; the accounts together got fewer.
+    assert 40 <= len(answered) <= 60
+    assert any(a["kind"] == "model_records" and a["level"] == "refuse" for a in assistant.guard.alerts())
+    # A record a sybil already saw is still answered; so are an uninvolved colleague's lookups.
+    again = assistant.answer(f"What is the risk tier of customer C-{answered[0]}?", sybils[0])
+    assert not again.refused and again.tool_calls[0].result["tier"]
+    bob = Principal(id="bob", role="business")
+    for rid in (10004, 10005, 10006):
+        assert not assistant.answer(f"What is the risk tier of customer C-{rid}?", bob).refused
+
+
 def test_under_model_wide_probing_analysts_get_tiers_without_probabilities(registry, tmp_path):
     clock = Clock()
     assistant = _assistant(registry, SqliteGuardStore(tmp_path / "guard.sqlite"), clock)

@@ -25,7 +25,9 @@ COPY adapters ./adapters
 RUN pip install . \
     # The demo models, fitted deterministically (seeded) at build time; mount your own at /models
     # and set MODELDESK_MODELS_PATH=/models to serve them instead.
-    && python -m assistant.demo --out /opt/modeldesk/demo-models
+    && python -m assistant.demo --out /opt/modeldesk/demo-models \
+    # The guardrails' learned judge, fine-tuned offline from the bundled guard sets (a few minutes).
+    && modeldesk guard train --out /opt/modeldesk/guard-judge
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin modeldesk \
     && mkdir -p /var/lib/modeldesk && chown modeldesk:modeldesk /var/lib/modeldesk
@@ -35,7 +37,8 @@ USER modeldesk
 # survive the container: sessions, guard state, monitoring, feedback and audit are in Redis,
 # documents in Chroma.
 ENV MODELDESK_DATA_DIR=/var/lib/modeldesk \
-    MODELDESK_MODELS_PATH=/opt/modeldesk/demo-models
+    MODELDESK_MODELS_PATH=/opt/modeldesk/demo-models \
+    MODELDESK_GUARD_JUDGE=/opt/modeldesk/guard-judge
 
 EXPOSE 8000
 # Liveness only (the process serves HTTP); /readyz is for the load balancer and operators.

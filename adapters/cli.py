@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -342,7 +343,7 @@ def _render_monitor(r) -> None:
 def monitor(model: str, batch: str = typer.Option(..., "--batch", help="CSV of input rows with the model's features."),
             as_json: bool = JsonOpt) -> None:
     """Score a batch of inputs offline and report drift and unusual inputs against the reference data."""
-    from pathlib import Path
+
 
     from assistant.monitoring import Monitor
     from assistant.monitoring.window import read_batch
@@ -423,7 +424,7 @@ def ask(question: str, model: Optional[str] = typer.Option(None, "--model", help
 def ingest(paths: list[str] = typer.Argument(None, help="Files or folders (default: MODELDESK_KNOWLEDGE_PATH)."),
            as_json: bool = JsonOpt) -> None:
     """Ingest knowledge documents into the store, idempotently, and print a summary."""
-    from pathlib import Path
+
 
     settings = _settings()
     targets = [Path(p) for p in paths] if paths else settings.knowledge_paths
@@ -642,6 +643,24 @@ def guard_alerts(model: Optional[str] = typer.Option(None, "--model", help="Only
     console.print(table)
     if not rows:
         console.print("No probing alerts.")
+
+
+@guard_app.command("train")
+def guard_train(out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the judge to (default: the "
+                                                   "machine's cache, where the guard looks for it)."),
+                epochs: int = typer.Option(3, "--epochs", min=1, max=20),
+                force: bool = typer.Option(False, "--force", help="Train again even when this judge is built.")) -> None:
+    """Build the guard's learned judge from the bundled guard sets and the local sentence model (offline)."""
+    from assistant.guard import judge
+
+    folder = out or judge.default_folder()
+    if not force and (folder / "judge.json").exists() and (folder / "weights.pt").exists():
+        meta = json.loads((folder / "judge.json").read_text())
+        console.print(f"Guard judge already built in {folder} (held-out attacks caught "
+                      f"{meta['held_out_attacks_caught']:.1%}, benign refused {meta['held_out_benign_refused']:.1%}).")
+        return
+    console.print(f"Training the guard judge on {len(judge.training_sets())} sets (a few minutes on a laptop)...")
+    judge.train(folder, epochs=epochs, progress=lambda line: console.print(line))
 
 
 @guard_app.command("unlock")

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     guardrails: bool = Field(True, description="Screen questions, watch each principal's query stream, enforce "
                              "budgets and locks. Turn off only to measure what the guardrails prevent (bench/attacks).")
 
+    guard_judge: str = Field("", description="Folder of the guard's learned judge (`modeldesk guard train`); empty "
+                             "means the machine's cache built from the bundled sets, 'off' runs the rules alone.")
+
     guard_budgets: str = Field("", description="JSON overriding the guardrails' per-role query budgets, e.g. "
                                '{"analyst": {"synthetic": {"warn": 10, "refuse": 20, "lock": 30}}} (see README).')
 

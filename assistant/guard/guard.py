@@ -55,13 +55,14 @@ class Guard:
 
     def __init__(self, store: GuardStore, registry: Any, budgets: dict[str, Budget] | None = None, *,
                  clock: Callable[[], float] = time.time, model_alert_factor: float = 3.0,
-                 model_budget: ModelBudget | None = None):
+                 model_budget: ModelBudget | None = None, judge: Any = None):
         self.store = store
         self.registry = registry
         self.budgets = budgets or budgets_from(None)
         self.model_budget = model_budget or DEFAULT_MODEL_BUDGET
         self.clock = clock
         self.model_alert_factor = model_alert_factor
+        self.judge = judge  # assistant.guard.judge.Judge: the learned second opinion (None: rules alone)
         self.sinks: list[Callable[[dict[str, Any]], None]] = []  # e.g. a Slack security channel
         self._scales: dict[str, dict[str, float]] = {}
 
@@ -69,8 +70,11 @@ class Guard:
     def from_settings(cls, settings: Any, registry: Any) -> "Guard":
         from assistant.guard.state import open_guard_store
 
+        from assistant.guard.judge import Judge
+
         value = getattr(settings, "guard_budgets", "") or None
-        return cls(open_guard_store(settings), registry, budgets_from(value), model_budget=model_budget_from(value))
+        return cls(open_guard_store(settings), registry, budgets_from(value), model_budget=model_budget_from(value),
+                   judge=Judge.find(getattr(settings, "guard_judge", "") or ""))
 
     # -- 1. locks -----------------------------------------------------------------------------
     def gate(self, principal: Principal) -> Refusal | None:
@@ -88,7 +92,7 @@ class Guard:
     def screen(self, principal: Principal, question: str, model_ids: list[str]) -> Refusal | None:
         """Refuse a message that asks for internals, bulk data, membership, inversion, injection or evasion."""
         adversarial = self._adversarial(model_ids, question)
-        finding = screening.screen(question, adversarial=adversarial)
+        finding = self._finding(question, adversarial)
         if finding is None:
             return None
         if finding.category == "evasion_coaching" and principal.role in TRUSTED_ROLES:
@@ -106,6 +110,28 @@ class Guard:
         except Unavailable:
             log.warning("guard state store unavailable; refusal of %s not recorded", principal.id)
         return refusal(finding.category)
+
+    def _finding(self, question: str, adversarial: bool) -> screening.Finding | None:
+        """The rules' finding, weighed with the judge's: a message is refused when the rules match it
+        (unless, read as typed, the judge is all but certain it is an everyday question) or when the
+        judge reads it as an attack with confidence."""
+        finding = screening.screen(question, adversarial=adversarial)
+        if self.judge is None:
+            return finding
+        try:
+            verdict = self.judge.score(question, adversarial=adversarial)
+        except Exception:  # a broken judge must not take the rules down with it
+            log.exception("guard judge failed; screening on rules alone")
+            return finding
+        if finding is not None:
+            as_typed = "(" not in finding.rule  # decoded readings (base64, leetspeak...) are never vetoed
+            if as_typed and verdict.p_attack < self.judge.veto:
+                log.info("rule %r overruled by the judge (p=%.3f)", finding.rule, verdict.p_attack)
+                return None
+            return finding
+        if verdict.p_attack >= self.judge.threshold:
+            return screening.Finding(verdict.category, "judge", f"p={verdict.p_attack:.3f}")
+        return None
 
     def _adversarial(self, model_ids: list[str], question: str) -> bool:
         models = [m for m in (self._model(i) for i in model_ids) if m is not None]

@@ -2,9 +2,13 @@
 
 Each refusal category is a family of general English patterns, listed in one place (`SCREENS`).
 Messages are screened in several readings (as typed, normalised, de-leeted, decoded from base64
-or rot13) so that light obfuscation does not slip through. Questions *about* an attack ("what is
+or rot13, quoted fragments joined back together) so that light obfuscation does not slip through.
+Besides the textbook words, each category has a paraphrase family: the same intent in everyday
+words ("the multiplier on income", "everyone in the South with their score", "was she part of
+what it was taught on", "which hour is it softest"). Questions *about* an attack ("what is
 membership inference?", "how do you protect against extraction?") are educational, not attacks,
-and are let through to the documents that answer them.
+and are let through to the documents that answer them; the excuse covers the sentence it is in
+(and the one after), so a general question does not cover an attempt tucked into a later sentence.
 
 The patterns are written from the attack families (Tramèr et al., PRADA, MITRE ATLAS AML.T0024
 and neighbours) and from the product's public vocabulary, never from an evaluation set.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -39,7 +44,7 @@ _ENTITIES = (r"(?:customers?|clients?|accounts?|records?|rows?|transactions?|pol
 _OUTPUTS = (r"(?:predictions?|scores?|scorings?|probabilit(?:y|ies)|likelihoods?|risk (?:scores?|levels?|ratings?)|"
             r"tiers?|ratings?|outputs?|results?|labels?|classifications?|decisions?|odds)")
 _ALL = (r"(?:all|every|each|entire|whole|complete|full|everyone|everybody|every ?one|the rest of|remaining|"
-        r"thousands?|hundreds?|bulk|mass|(?<![\w-])(?:\d{3,}|[2-9]\d)(?![\w-]))")
+        r"thousands?|hundreds?|bulk|mass|(?:a )?(?:few|couple of|several) (?:hundred|thousand)|(?<![\w-])(?:\d{1,3}(?:,\d{3})+|\d{3,}|[2-9]\d)(?![\w-]))")
 _GIVE = (r"(?:list|lists|listing|dump|dumps|export|exports|download|print|output|give|giving|send|show|extract|pull|"
          r"provide|share|generate|produce|return|enumerate|iterate|compile|tabulate|paste|spit out|write out|fetch|"
          r"retrieve|scrape|copy|email|mail|hand over|run (?:through|over)|go through|page through|loop (?:over|through))")
@@ -58,19 +63,38 @@ _FRAUD = (r"(?:fraud|flag\w*|alert\w*|detect\w*|screen\w*|monitor\w*|transaction
           r"charges?|wires?|merchant\w*|card|chargebacks?|aml|money|cash|withdrawals?)")
 _CAUGHT = (r"(?:kick(?:s|ing)? in|tripp?(?:ing|ed)?|triggering|setting off|flagging|challenged|asked for (?:one|a code|verification)|questioned|verified|flag(?:ged)?|detect(?:ed)?|caught|catch|notic(?:ed|e)|block(?:ed)?|declin(?:ed|e)|stopp?(?:ed)?|"
            r"trigger(?:ed|s|ing)?|trip(?:ped)?|picked up|pick(?:ed)? up|marked|review(?:ed)?|alert(?:ed|s)?|"
-           r"escalat(?:ed|e)|held|investigat(?:ed|e)|suspicious|high[- ]risk|red[- ]flag(?:ged)?|scrutini[sz]ed|seen)")
+           r"escalat(?:ed|e)|held|investigat(?:ed|e)|suspicious|high[- ]risk|red[- ]flag(?:ged)?|scrutini[sz]ed|seen|nervous|bounc\w*|stuck|looked at|questioned|asked)")
 
 
 # After "every"/"all": tiers, models, features and segments are not records.
 _NOT_RECORDS = r"(?!\s+(?:of\s+the\s+|the\s+)?(?:[\w-]+\s+)?(?:tiers?|bands?|models?|features?|inputs?|segments?|regions?|groups?|categor\w*|metrics?|thresholds?)\b)"
-_AGGREGATE = re.compile(r"\b(?:distribution|summary|summari[sz]e|breakdown|percentages?|shares?|counts?|how many|averages?|mean|median|"
-                        r"overview|histogram|mix|split|proportions?|rates?|totals?)\b")
+_AGGREGATE = re.compile(r"\b(?:distribution|summary|summari[sz]e|breakdown (?:by|of|across|per)|(?:tier|risk|score|cohort|segment|regional|region|category|channel|age|income) breakdown|percentages?|shares?|counts?|how many|averages?|(?:the|a) mean|"
+                        r"mean (?:\w+ )?(?:balance|income|score|probability|value|age|tier)|median|overview|histogram|mix|split|proportions?|rates?|totals?)\b")
+
+
+def _sentence_of(text: str, evidence: str) -> str:
+    """The sentence (or sentences) of `text` that contain `evidence`; the whole text if it cannot be found."""
+    start = text.find(evidence)
+    if start < 0:
+        return text
+    end = start + len(evidence)
+    bounds = [0] + [m.end() for m in re.finditer(r"[.?!;]+\s+|\n+", text)] + [len(text)]
+    lo = max(b for b in bounds if b <= start)
+    hi = min(b for b in bounds if b >= end)
+    return text[lo:hi]
+
+
+_NEGATED_AGGREGATE = re.compile(r"\b(?:not|no|don'?t (?:want|need)|rather than|instead of|never mind)\s+(?:just\s+)?(?:a |the |any )?(?:sample|summary|summari[sz]ed|count|counts|"
+                                r"distribution|breakdown|total|totals|aggregate|overview|average|percentages?|share)\b")
 
 
 def _unless_aggregate(find: Callable[[str], str | None]) -> Callable[[str], str | None]:
     """Counts, shares and summaries over a whole population are what cohort questions are for."""
     def wrapped(text: str) -> str | None:
-        return None if _AGGREGATE.search(text) else find(text)
+        evidence = find(text)
+        if evidence and _AGGREGATE.search(_NEGATED_AGGREGATE.sub(" ", _sentence_of(text, evidence))):
+            return None  # the sentence asking is a cohort question; another sentence may still be one
+        return evidence
 
     return wrapped
 
@@ -78,8 +102,47 @@ def _unless_aggregate(find: Callable[[str], str | None]) -> Callable[[str], str 
 _NOT_RECONSTRUCTED = r"(?!\s+(?:the\s+|a\s+|our\s+|my\s+)?(?:timeline|history|sequence|chain|events?|incident|conversation|thread|chat|discussion|what|decision|reasoning|story|case for)\b)"
 
 
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """Split a pattern on its top-level `|` (not inside groups or character classes)."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":  # "[]...]" holds a literal ]
+                i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _compile(pattern: str) -> re.Pattern:
+    """Compile with the alternatives that start at a word boundary folded under one `\\b(?:…)`.
+
+    Same matches, several times faster: the engine tests the boundary once per position instead of
+    once per alternative. Only which evidence string is reported can differ."""
+    parts = _top_level_alternatives(pattern)
+    bounded = [part[2:] for part in parts if part.startswith("\\b")]
+    if len(bounded) < 2:
+        return re.compile(pattern)
+    rest = [part for part in parts if not part.startswith("\\b")]
+    return re.compile("|".join([r"\b(?:" + "|".join(bounded) + ")"] + rest))
+
+
 def _rx(pattern: str) -> Callable[[str], str | None]:
-    compiled = re.compile(pattern)
+    compiled = _compile(pattern)
 
     def find(text: str) -> str | None:
         m = compiled.search(text)
@@ -90,20 +153,26 @@ def _rx(pattern: str) -> Callable[[str], str | None]:
 
 def _top_n(text: str) -> str | None:
     """"Top 500 customers" asks for more than a page; "top 5" is an ordinary work list."""
-    for m in re.finditer(rf"\b(?:top|first|highest|riskiest|worst|last|next)\s+(\d[\d,]*)\s+(?:\w+\s+){{0,3}}?{_ENTITIES}", text):
-        if int(m.group(1).replace(",", "")) > PAGE:
+    for m in re.finditer(rf"\b(?:top|first|highest|riskiest|worst|last|next)\s+(?<![\d,])(\d[\d,]*+)\s+(?:[\w-]+\s+){{0,3}}?{_ENTITIES}", text):
+        if int(m.group(1).replace(",", "")) > WORK_LIST:
             return m.group(0)
     if not _AGGREGATE.search(text):
-        for m in re.finditer(r"(?<![\w-])(\d{1,3}(?:,\d{3})+|\d{2,})\s+(?:\w+\s+){0,2}?(?:rows|records|customers|transactions|accounts|ids|cases|applicants)\b", text):
-            if int(m.group(1).replace(",", "")) > PAGE and re.search(rf"\b(?:{_GIVE}|score|scored|run|paste|attached|list|need|want)\b", text):
+        for m in re.finditer(r"(?<![\w-])(\d{1,3}(?:,\d{3})+|\d{2,})\s+(?:[\w-]+\s+){0,2}?(?:rows|records|customers|transactions|accounts|ids|cases|applicants|"
+                             r"points|profiles|samples|queries|pairs|combinations|inputs|what-ifs|vectors|people)\b", text):
+            if int(m.group(1).replace(",", "")) > PAGE and re.search(rf"\b(?:{_GIVE}|score|scored|run|paste|attached|list|need|want|answer|synthesi[sz]e|report|label\w*)\b", text):
                 return m.group(0)
-    for m in re.finditer(rf"\b(\d[\d,]*)\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b.{{0,80}}\b{_OUTPUTS}", text):
+    for m in re.finditer(rf"\b(?<![\d,])(\d[\d,]*+)\s+(?:[\w-]+\s+){{0,2}}?{_ENTITIES}\b.{{0,80}}\b{_OUTPUTS}", text):
         if int(m.group(1).replace(",", "")) > PAGE and re.search(rf"\b{_GIVE}\b", text):
+            return m.group(0)
+    # "the top 10 ... actually, make it 1,000": raising the count after the fact
+    for m in re.finditer(r"\bmake (?:it|that|them) (\d{1,3}(?:,\d{3})+|\d{2,})\b", text):
+        if int(m.group(1).replace(",", "")) > PAGE:
             return m.group(0)
     return None
 
 
 PAGE = 10  # the most per-record results any answer carries
+WORK_LIST = 25  # "top 20 to call this week" is a work list; "top 300" is the book
 
 _ID = r"[a-z]{1,4}-?(\d{3,})"
 
@@ -122,7 +191,9 @@ def _id_range(text: str) -> str | None:
     return None
 
 
-_INDIVIDUAL = re.compile(rf"\b[a-z]{{1,4}}-?\d{{3,}}\b|\ba named person\b|\bmy (?:\w+[- ]){{0,2}}?(?:neighbou?r|friend|ex|ex-\w+|colleague|coworker|co-worker|boss|"
+_INDIVIDUAL = _compile(rf"\b[a-z]{{1,4}}-?\d{{3,}}\b|\b[a-z]{{1,4}}-?\d+x+\b|\ba named person\b|\b[a-z_]+\s*=\s*[\w.$]+\s*,\s*[a-z_]+\s*=|"
+                         r"\b(?:the |this |that |a |one )?(?:exact |specific )?(?:tuple|spreadsheet row)\b|\b(?:my|our) (?:\w+ )?(?:family|relatives|household|kids|children)\b"
+                         rf"|\b(?:transactions?|purchases?|payments?|accounts?|records?|charges?) (?:i|we) (?:made|disputed|reported|own|opened|submitted|filed)\b|\bborn on\b|\bthat person\b|\bmy (?:\w+[- ]){{0,2}}?(?:neighbou?r|friend|ex|ex-\w+|colleague|coworker|co-worker|boss|"
                          r"wife|husband|partner|brother|sister|mother|father|mum|mom|dad|son|daughter|tenant|landlord|ceo|manager)\b"
                          r"|\b(?:my|our) (?:own )?(?:account|record|data|details|purchase|transaction|card|application|loan)s?\b"
                          r"|\b(?:this|that|a specific|a particular|a certain|the) (?:customer|person|client|individual|cardholder|account holder|borrower|applicant)\b"
@@ -134,19 +205,19 @@ _INDIVIDUAL = re.compile(rf"\b[a-z]{{1,4}}-?\d{{3,}}\b|\ba named person\b|\bmy (
                          r"|\b(?:this|that|the) (?:exact |specific |particular )?(?:record|row|entry|example)\b"
                          r"|\b(?:the|this|that|my|our) (?:\w+ ){0,3}(?:case|purchase|transaction|payment|transfer|claim|application|loan|order) (?:from|on|in|at|of|i made|we made|last)\b"
                          r"|\bwhich (?:of (?:the|our|these|those) )?(?:customers|people|records|rows|accounts|transactions|ids|cardholders)\b")
-_TRAINING_SET = re.compile(rf"\b{_TRAINSET}\b.{{0,5}}|\b(?:trained|fit|fitted|built|learn(?:ed|t)|calibrated|developed)\s+(?:on|from|with|using)\b"
+_TRAINING_SET = _compile(rf"\b{_TRAINSET}\b.{{0,5}}|\b(?:trained|fit|fitted|built|learn(?:ed|t)|calibrated|developed)\s+(?:on|from|with|using)\b"
                            r"|\b(?:feed|fed|went|go|gone) into (?:building|training|fitting|the (?:training|model))\b|\bused (?:when|while|in|during) (?:building|training|developing|fitting)\b"
                            r"|\bwhen (?:the )?(?:\w+[- ]){0,2}model was (?:developed|built|trained|fitted|made)\b|\b(?:you|it|the (?:[\w-]+ ){0,2}model) (?:learn|learned|learnt|train|trained) (?:from|on)\b"
                            r"|\bin-?sample\b|\bout-of-sample\b|\bout of sample\b"
                            r"|\bused (?:to|for) (?:train|build|fit|develop|calibrate)\b|\b(?:during|in) (?:its |the )?training\b|\btraining (?:labels?|rows?|records?|samples?|examples?|outcomes?)\b")
-_ASKS_MEMBERSHIP = re.compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think|or not|yes/no|yes or no|y/n)\b"
+_ASKS_MEMBERSHIP = _compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think|or not|yes/no|yes or no|y/n)\b"
                               r"|\b(?:one of|among|part of|in|inside|included|a training)\b")
 
 
 def _individual_in_training(text: str) -> str | None:
     """A specific person or record, and the training data, in one question: a membership question."""
-    person = _INDIVIDUAL.search(text)
-    training = _TRAINING_SET.search(text)
+    training = _TRAINING_SET.search(text)  # the rarer signal first
+    person = training and _INDIVIDUAL.search(text)
     if person and training and _ASKS_MEMBERSHIP.search(text):
         if re.search(r"\b(?:customers?|people|records?|accounts?) (?:like|similar to)\b", text):
             return None  # "customers like C-1" asks about coverage of a segment, not about C-1
@@ -155,14 +226,14 @@ def _individual_in_training(text: str) -> str | None:
 
 
 _OUTPUT_WORDS = r"(?:scores?|tiers?|risk|probabilit(?:y|ies)|predictions?|outputs?|explanations?|reasons?|labels?|ratings?|results?)"
-_GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer\w*|estimat\w*|deduc\w*|reconstruct\w*(?!\s+(?:the\s+|a\s+|our\s+|my\s+)?(?:timeline|history|sequence|events?|incident|conversation|thread|chat|discussion|what|story))|back(?:ing)? out|recover\w*|"
+_GUESS = (r"(?:work (?:it )?(?:out|backwards?)|working (?:it )?(?:out|backwards?)|infer(?:red|ring)?\b|estimat(?:e|ed|ing)\b|deduc\w*|reconstruct\w*(?!\s+(?:the\s+|a\s+|our\s+|my\s+)?(?:timeline|history|sequence|events?|incident|conversation|thread|chat|discussion|what|story))|back(?:ing)? out|recover\w*|"
           r"reproduce|guess\w*|figure out|derive|reverse[- ]engineer|pin down|narrow down|zero in on|home in on|triangulate|piece together|solve for|"
           r"what must (?:their|his|her|its|the) (?:other )?\w+ be|back-?solv\w*|pull\b.{0,30}\bout|tell (?:whether|if)|find out (?:whether|if)|give it away|"
           r"likely to be|probably (?:are|is|were|was|has|have|had)|how (?:much|many)\b.{0,40}\bexactly|"
           r"best reconstruction|synthesi[sz]e|what(?:'s| is| are) (?:her|his|their|its) (?:\w+ )?(?:likely|probable)|by comparing)")
 
 
-_EXTREME = (r"(?:(?:typical|representative|average)\b(?=.{0,80}\b(?:exact|literal|concrete|every field|as if it were|actual person|not an average|not ranges|real (?:one|person|customer)))|highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|optimi[sz]\w*|peaks?|0?\.99\b|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
+_EXTREME = (r"(?:most convinced|perfect|textbook|quintessential|(?:typical|representative|average)\b(?=.{0,80}\b(?:exact|literal|concrete|every field|as if it were|actual person|not an average|not ranges|real (?:one|person|customer)))|highest possible|lowest possible|maximi[sz]\w*|minimi[sz]\w*|optimi[sz]\w*|peaks?|0?\.99\b|most (?:certain|confident|sure|likely|extreme|typical|prototypical|representative)|"
             r"100 ?%|fully (?:certain|sure)|ideali[sz]ed|ideal|prototyp\w*|archetyp\w*|most \w+-y|push every input|extreme)")
 _INPUTS = r"(?:inputs?|input space|combination|feature values|values|profile|record|row|example|transaction|customer|churner|defaulter|person|case)"
 
@@ -172,7 +243,7 @@ def _extreme_inputs(text: str) -> str | None:
     extreme = re.search(rf"\b{_EXTREME}", text)
     if not extreme:
         return None
-    if re.search(rf"\b(?:which|what|find|generate|synthesi[sz]e|produce|create|give me|show me|describe|make|build|craft|construct)\b.{{0,60}}\b{_INPUTS}\b", text) and \
+    if re.search(rf"\b(?:which|what|find|generate|synthesi[sz]e|produce|create|give me|show me|describe|make|build|craft|construct|spell out|write)\b.{{0,60}}\b{_INPUTS}\b", text) and \
             re.search(r"\b(?:model|score|probability|tier|class|label|certain|sure|confident|fraud|churn|default|output|predict\w*)\b", text) and \
             not re.search(r"\b(?:which|what) (?:customers|clients|accounts|transactions|records) (?:have|are|has|had|were)\b", text):
         return extreme.group(0)
@@ -188,6 +259,238 @@ def _attributes_from_outputs(text: str) -> str | None:
     outputs = re.search(rf"\b{_OUTPUT_WORDS}\b|\b(?:high|medium|low|critical|elevated)\b|\bmodel\b", text)
     if person and outputs:
         return guess.group(0)
+    return None
+
+
+# -- paraphrase vocabulary: the same intents in everyday words ------------------------------------
+# Numbers that live inside a model, named without the textbook words ("coefficient", "weight").
+_PARAM_STRONG = (r"(?:multipliers?|constant term|starting constant|baseline value|plus[- ]or[- ]minus (?:number|value|figure)s?|"
+                 r"signed (?:values?|numbers?|figures?)|points? of (?:internal |raw )?score|per[- ](?:field|feature|input) (?:amounts?|numbers?|values?|contributions?)|"
+                 r"d ?\+ ?1 unknowns|the unknowns (?:for|of|in) (?:the |your )?(?:\w+[- ]){0,2}model|\btheta\b|parameter vector|odds ratios?|platt (?:scaling )?(?:parameters?|constants?|a and b)|"
+                 r"raw margin|margin function|pre-?sigmoid|closed[- ]form|cut values?|bin (?:edges|boundaries|breakpoints)|"
+                 r"value (?:it|each \w+|the (?:trees?|model|forest)) (?:\w+ )?(?:compares?|hinges?|checks?|splits?) (?:against|on)|"
+                 r"(?:what|which) (?:number|value|figure) does (?:the |your )?(?:\w+ )?(?:model|scorer|trees?) (?:attach|assign|add|give)|"
+                 r"(?:numbers?|values?|figures?) (?:it |the model )?(?:attache?s|attached|assigns?) to|what the (?:\w+ )?model (?:learned|learnt) for (?:every|each)|"
+                 r"value the (?:\w+ )?(?:trees?|model|forest|booster) (?:keeps? )?(?:coming back to|comes back to|splits? on))")
+_PARAM_WEAK = (r"(?:slopes?|weights? (?:on|for|of|attached to|given to)|constants?|adjustments? (?:\w+ ){0,3}(?:get|gets|inside|in the (?:\w+ )?(?:calculation|score|model))|"
+               r"internal (?:score|scale|calculation|number)|raw (?:log-?odds|score|value|function|code)|log-?odds|logits?|"
+               r"equation|formula|maths?|starting (?:value|point)|how many points|squash\w*)")
+# Asking for the number itself rather than a description of it.
+_PRECISE = (r"(?:exact(?:ly)?|precise(?:ly)?|full precision|to the decimal|(?:[3-9]|1\d|three|four|five|six|seven|eight|nine|ten|twelve|sixteen) "
+            r"(?:decimals?|decimal places|dp|digits|significant (?:figures|digits)|sig figs)|decimals? minimum|nearest (?:hundredth|thousandth|tenth)|"
+            r"no rounding|unrounded|the (?:number|figure|value)s? (?:itself|themselves)|(?:i need|give me|just) (?:a |the )?(?:figure|number)s?\b|the number, please|"
+            r"(?:the )?(?:real|actual|raw|true) (?:numbers?|figures?|values?|constants?)|every number filled in|(?:numbers?|constants?|values?) (?:filled|plugged) in|"
+            r"with (?:the|its) (?:real|exact|actual|true) (?:constants?|numbers?|values?|coefficients?)|not a (?:ranking|description)|"
+            r"(?:for|of) (?:every|each) (?:feature|input|field|variable)|in one line|plot|calculator|spreadsheet|excel|recompute)")
+
+_METRIC = re.compile(r"\b(?:auc|roc|(?<!full )precision|recall|f1|accuracy|gini|ks statistic|psi|drift|lift|brier|calibration error|rates?|metrics?|kpis?)\b")
+_PARAM_STRONG_RX = re.compile(rf"\b{_PARAM_STRONG}")
+_PARAM_WEAK_RX = re.compile(rf"\b{_PARAM_WEAK}")
+_NUMBERS_ASKED = re.compile(rf"\b{_PRECISE}\b")
+_MODEL_REF = _compile(rf"\b{_MODEL}\b|\b(?:scorer|booster|trees|ensemble|credit|churn|fraud|default|score|probability|logits?|log-?odds|features?)\b")
+
+
+def _numbers_inside(text: str) -> str | None:
+    """The model's own numbers asked for in any wording: one unmistakable name for a parameter, or a
+    looser one ("the slope", "the adjustment") together with a demand for the exact figure."""
+    strong = _PARAM_STRONG_RX.search(text)
+    hits = set() if strong else {m.group(0) for m in _PARAM_WEAK_RX.finditer(text)}
+    if not (strong or hits) or not _MODEL_REF.search(text):
+        return None
+    if strong:
+        return strong.group(0)
+    if _METRIC.search(text):
+        return None  # "the exact formula for AUC" is about a performance metric, not the model's numbers
+    asked = _NUMBERS_ASKED.search(text)
+    if hits and (asked or len(hits) >= 2):
+        return f"{sorted(hits)[0]} … {asked.group(0) if asked else 'and more'}"
+    return None
+
+
+# A tier or action cut-off asked for as the exact raw number ("where exactly does it flip from Medium to High").
+_CUTOFF_ASKED = re.compile(r"\b(?:at what (?:exact |precise )?(?:score|probability|value|number|point|level)|where (?:exactly )?does (?:\w+ ){1,4}(?:flip|switch|cross|land|move|go|draw|tip)|"
+                           r"draws? (?:its|the) line|the line between|flips? from|go(?:es)? from \S+ to|moves? from \S+ to)\b")
+_CUTOFF_EXACT = re.compile(r"\b(?:exact(?:ly)?|precise(?:ly)?|to the decimal|decimal places|the number(?: itself)?(?:, please)?|raw value|internal scale|"
+                           r"(?:[3-9]|three|four|five|six) decimals?)\b")
+
+
+def _exact_cutoff(text: str) -> str | None:
+    """A cut-off between tiers or actions, asked for as the exact internal number (the tier names are public)."""
+    m = _CUTOFF_ASKED.search(text)
+    if m and _CUTOFF_EXACT.search(text) and re.search(r"\b(?:tier|medium|high|low|critical|elevated|approve|hold|block|review|action|score|probability)\b", text):
+        return m.group(0)
+    return None
+
+
+# Reaching the whole population: words that mean "all of them, not a page".
+_POPULATION = (r"(?:everything|everyone|everybody|anyone whose|anybody whose|all of them|every (?:single |last )?(?:one|person|customer|client|record|row|"
+               r"transaction|account|cardholder|id|policy)|each (?:of them|and every|one of them)|the (?:whole|entire|full|complete) (?:lot|roster|list|set|region|book|table|"
+               r"population|portfolio|customer list|scored table)|the lot\b|however many|however long (?:it|that) (?:gets|runs|is)|no limit|don'?t skip|every last|one after another|"
+               r"(?:right |all the way )?down to the (?:bottom|end|last)|(?:keep|carry on|continue) (?:\w+ ){0,3}to the (?:end|bottom)|(?:a )?(?:few|couple of|several) (?:hundred|thousand)|tens of thousands|"
+               r"each (?:transaction|customer|record|row|account|id) in (?:the|our) (?:book|base|portfolio|table|list))")
+_PER_RECORD = r"(?:ids?|list|tiers?|scores?|scored|probabilit(?:y|ies)|labels?|ratings?|predictions?|breakdown|explanations?|roster|outputs?|amounts?)"
+_LIST_ASK = (r"(?:list|give|show|paste|pour|write out|send|print|dump|tell me|want|need|hand|put (?:that|it|this) together|pull|go through|keep|continue|"
+             r"i'?d like|can you|could you|please|roster|table)")
+
+
+def _whole_population(text: str) -> str | None:
+    """A per-record answer (ids, tiers, scores) for the whole population or an open-ended run of it."""
+    pop = re.search(rf"\b{_POPULATION}", text)
+    if pop and re.search(rf"\b{_PER_RECORD}\b", text) and re.search(rf"\b{_LIST_ASK}\b", text):
+        return pop.group(0)
+    return None
+
+
+# -- membership and inversion in everyday words --------------------------------------------------
+# Signals that only make sense as a membership question once a record is named.
+_MEMBER_FLAG = (r"(?:in[_ ]train(?:ing)?(?: flag)?|is[_ ]train\w*|out-of-bag|\boob\b|bootstrap samples?|(?:had been|was|were|been) (?:held|left) out|"
+                r"(?:was|were|been|got|is|it) memori[sz]ed)")
+# Training data in everyday words: taught, schooled, study material, what it was fed, before it went live.
+_TAUGHT = (r"(?:taught\b|teach(?:ing)?\b|schooled\b|schooling\b|study material|(?:model|it|forest|scorer|classifier|system) (?:has |had )?studied|one the (?:\w+ )?model studied|"
+           r"(?:model'?s?|your (?:\w+ )?model'?s) lessons|lessons? (?:of|for) the (?:\w+ )?model|practi[sc]ed on|"
+           r"(?:model|it|forest|scorer|classifier|system|booster) (?:\w+ )?learn(?:ed|t|s)? (?:on|from)|grown on|(?:was|were|been|got) (?:originally |initially |first )?fed\b|"
+           r"shown (?:while|when|during)|(?:model|scorer|classifier|system|forest) was put together|"
+           r"before (?:it|the model|they) (?:was |were )?(?:went live|switched on|deployed|launched|go(?:es)? live)|"
+           r"(?:model|it|forest|classifier|system) (?:has |had )?already (?:seen|met|knew|knows)|already knew (?:her|his|their|the) answer|(?:had|has) (?:it|the model) (?:already )?(?:seen|met)|"
+           r"(?:version|model|copy) (?:of (?:the|it) )?that never saw|(?:model|it|forest|classifier|system) ['\"]?remembers?['\"]?|"
+           rf"teaching examples?|training (?:examples?|members?)|{_MEMBER_FLAG})")
+
+
+_TAUGHT_RX = re.compile(rf"\b{_TAUGHT}")
+
+
+def _taught_on(text: str) -> str | None:
+    """A specific person or record, and the model's schooling described in everyday words."""
+    taught = _TAUGHT_RX.search(text)  # the rarer signal first: most messages stop here
+    person = taught and _INDIVIDUAL.search(text)
+    if person and taught and (_ASKS_MEMBERSHIP.search(text) or re.search(rf"\b{_MEMBER_FLAG}", text)):
+        if re.search(r"\b(?:customers?|people|records?|accounts?|cases?|transactions?) (?:like|similar to)\b", text):
+            return None
+        return f"{person.group(0)} … {taught.group(0)}"
+    return None
+
+
+# A small, exactly described cohort: an average over it is one person's value.
+def _narrow_cohort(text: str) -> str | None:
+    """Aggregates over a cohort pinned to one person (an exact age plus more filters), or with one id excluded."""
+    agg = re.search(r"\b(?:average|mean|median|total|sum|typical)\s+(?:\w+\s+)?(?:balance|income|salary|age|debt|charges?|amount|limit)s?\b", text)
+    if not agg:
+        return None
+    if re.search(r"\b(?:exclud\w*|without|minus|except|leaving out|leave out)\s+(?:customer\s+)?[a-z]{1,4}-?\d{3,}\b|\bsubtract\w*\b|\bdifference\b", text):
+        return agg.group(0) + " … with one record taken out"
+    exact = re.search(r"\b(?:exactly|aged?)\s+\d{2}\b(?!\s*(?:-|–|to|and|or|\+|plus))|\b\d{2}[- ]year[- ]olds?\b", text)
+    if exact and len(re.findall(r",|\band\b|\bwith\b|\bin the\b", text)) >= 3:
+        return agg.group(0) + " … " + exact.group(0)
+    return None
+
+
+# -- prompt injection without the classic phrases --------------------------------------------------
+# Shell, terminal or interpreter emulation: a classic way to get files "printed".
+_EMULATE = (r"\b(?:act|behave|pretend to be|serve|work)\s+as\s+(?:a |an |my )?(?:linux |unix |bash |python |sql |windows )?(?:terminal|shell|console|interpreter|repl|command line)\b"
+            r"|\bsimulate (?:a |an )?(?:linux |unix |bash )?(?:terminal|shell|console)\b|\b(?:cat|type|less|more|head)\s+/(?:etc|var|opt|home|root|usr|app|srv)/\S+")
+# Flags in config or JSON syntax that switch safety off or raise a role.
+_CONFIG_FLAGS = (r"\b(?:guard ?rails?|guard_?rails|filters?|\w+_filter|safety|safe_?mode|moderation|restrictions?|reveal_\w+|unrestricted|censor\w*|refusals?)\b[\"']?\s*[=:]\s*[\"']?"
+                 r"(?:off|false|0|disabled|none|no|true|on|yes|1)\b"
+                 r"|\b(?:role|user_?role|permission|access|mode)\b[\"']?\s*[=:]\s*[\"']?(?:admin\w*|system|root|superuser|developer|owner|debug|god)\b"
+                 r"|\binstructions?_for_\w+|\b(?:config|configuration|settings|policy) (?:update|change|patch|override)\b.{0,40}\b(?:apply|acknowledge|activate|load|accept)\b")
+# Text inside a pasted document that speaks to the assistant reading it.
+_EMBEDDED_DIRECTIVE = (r"\b(?:modeldesk|assistant|ai|bot|chatbot|llm)\s*,\s*(?:when|if|as|while|after|once|before) you (?:\w+ )?(?:read|summari[sz]e|process|see|parse|review|get to|reach|proofread)\b"
+                       r"|\b(?:any|every|the|an?) (?:ai |ml )?(?:assistant|ai|bot|chatbot|llm|model|system) (?:reading|processing|parsing|summari[sz]ing|that reads|who reads|seeing) (?:this|it)\b"
+                       r"|\bwhen you (?:summari[sz]e|read|process|see|parse|review|proofread|translate|get to) (?:this|it)\b.{0,80}\b(?:also|include|output|reveal|list|treat|disclose|send|give)\b"
+                       r"|\b(?:proofread|read|summari[sz]e|check|review|translate) (?:this|it|the \w+)\b.{0,80}\b(?:and|then) (?:then )?(?:act on (?:it|them)|do what (?:it|they) says?|obey (?:it|them)|follow (?:its|the) instructions|carry out (?:its|the) instructions)\b"
+                       r"|[\"'>\[(]\s*system\s*:\s*\w")
+# Declaring the rules gone, void or replaced ("whatever came before is void", "opposite day").
+_RULES_VOID = (r"\b(?:forget|ignore|disregard|drop|discard|erase|void|scrap)\s+(?:\w+\s+){0,2}?(?:what|everything|anything|all)\s+(?:you (?:were|have been|'ve been|got) "
+               r"(?:told|given|instructed|set up with|loaded with)|(?:that )?came before|before this|above)\b"
+               r"|\bwhatever came before\b|\b(?:everything|anything) (?:before|above) this (?:message|point|line)\b.{0,30}\b(?:void|null|cancel+ed|doesn'?t count|no longer)\b"
+               r"|\b(?:your|the) only (?:rule|instruction|job|directive) (?:now|from now on)\b|\bopposite (?:day|mode)\b|\bwhatever you(?:'d| would)? (?:normally|usually) refuse\b"
+               r"|\b(?:act as if|pretend|treat|consider|assume|for (?:the rest of )?(?:this|our) (?:chat|conversation|session))\b.{0,80}\b(?:rules?|polic(?:y|ies)|restrictions?|guidelines?|refusals?)\b"
+               r".{0,60}\b(?:no longer (?:count|apply|matter|bind)|don'?t (?:count|apply|matter)|(?:are|is|were|was) (?:void|lifted|waived|suspended|null))\b"
+               r"|\b(?:no holding back|hold(?:ing)? nothing back|without holding back)\b|\b(?:reveal|disclose|tell me|share) (?:anything|everything|whatever) (?:you were|you've been|you are|is) (?:told to keep|requested|asked)\b"
+               r"|\byou were told to keep (?:private|secret|confidential|hidden|quiet)\b|\bnew (?:rule|policy|directive|instruction)s? (?:from me|for (?:this|the) (?:chat|session))\b"
+               r"|\byou (?:may|can) now (?:reveal|disclose|share|ignore|answer|set aside|bypass|drop|say)\b|\byou(?:'re| are) (?:now )?(?:allowed|free|permitted|cleared) to (?:reveal|disclose|ignore|set aside|bypass|drop)\b"
+               r"|\b(?:giving|grant(?:ing)?|give) you (?:full )?(?:clearance|permission|authori[sz]ation)\b|\bcleared to\b.{0,30}\b(?:set aside|ignore|skip|bypass|drop|refus)"
+               r"|\b(?:step|break) out of (?:the |your )?(?:\w+ )?(?:persona|role|character)\b|\b(?:raw|underlying|unfiltered|base) (?:\w+ )?model (?:with no|without)\b"
+               r"|\b(?:any|every) (?:request|message|prompt|question) (?:containing|with|that (?:contains|includes|mentions))\b.{0,30}\b(?:phrase|word|code|password)\b"
+               r"|\bgrand(?:ma|mother|pa|father|mum|mom)\b.{0,160}\b(?:pretend|act as|play|role-?play|be (?:her|him)|read me|used to (?:read|tell))\b")
+# Asking what the assistant was told before the conversation, in any words.
+_SETUP_TEXT = (r"\b(?:instructions?|rules?|guidelines?|guidance|directions?|directives?|notes?|briefing|prompt|setup)\s+(?:that\s+)?(?:you (?:were|have been|'ve been|got)|were you)\s+"
+               r"(?:given|told|provided|loaded with|set up with|instructed(?: to follow| with)?|configured with|initiali[sz]ed with|seeded with|primed with|started with|programmed with|fed)\b"
+               r"|\b(?:text|everything|all|what)\b.{0,40}\b(?:between|before) (?:the start of (?:this|our) (?:conversation|chat)|i started|my first message|we started)\b"
+               r"|\bfirst letters? of (?:each|every) (?:line|word|sentence)\b.{0,40}\b(?:spell|rules|instructions|prompt)")
+# Asking which wordings get past the guard itself.
+_GUARD_PROBING = (r"\b(?:phrasings?|wordings?|prompts?|messages?|requests?|questions?|examples?)\b.{0,60}\b(?:slip past|slips past|get through|gets through|get past|bypass|evade|"
+                  r"aren'?t (?:flagged|caught|blocked)|not (?:flagged|caught|blocked)|go unflagged)\b(?=.{0,80}\b(?:guard\w*|filters?|screens?|classifier|you|modeldesk)\b)"
+                  r"|\b(?:guard\w*|filters?|screen\w*)\b.{0,60}\b(?:which|what) (?:phrasings?|wordings?|prompts?|messages?|requests?) (?:it |they )?(?:flags?|catch\w*|blocks?|miss\w*|let through)")
+
+
+# -- fraud evasion in friendly words (adversarial models only) -----------------------------------
+# Where the screening model is softest: the hour, channel or category it "lets slide".
+_SOFT_SPOT = (r"\b(?:softest|gentlest|loosest|most (?:relaxed|forgiving|lenient|tolerant|permissive)|least (?:picky|strict|scrutini[sz]ed|attention|"
+              r"likely to (?:hold|flag|review|block|question|challenge))|quietest for the (?:fraud|model|checker|checks?|system)|looked at (?:the )?least|gets? (?:looked at|checked|reviewed) (?:the )?least|"
+              r"go(?:es)? (?:easiest|easy|easier|softest|soft|softer|light|lighter|lightest) on|let(?:s|ting)? (?:\w+ ){0,2}slide|doesn'?t bother (?:asking|checking|flagging|holding|with)|stops? caring|(?:make|makes|making) (?:the model |it |them )?relax)\b"
+              r"|\bjust (?:under|below|beneath) (?:some |a |the )?(?:round number|threshold|limit|cut-?off)")
+# Keeping a transaction out of a tier or queue, clearing without the check, getting it "over the line".
+_OUT_OF_REVIEW = (r"\b(?:keeps?|keeping|stays?|staying|gets?|getting|kept)\s+(?:[\w']+\s+){0,4}?out of\s+(?:the\s+|that\s+|this\s+|a\s+|['\"])?(?:[\w']+\s+){0,4}?"
+                  r"(?:hold|review|bucket|tier|critical|elevated|high|queue|step-?up|block|verification)\b"
+                  r"|\b(?:it|they|them|that|this|mine|purchases?|payments?|transfers?|orders?)\s+(?:\w+\s+)?(?:clears?|goes through|gets? approved|pass(?:es)?)\s+without (?:a |an |any )?(?:step-?up|review|hold|flag|verification|otp|challenge|questions?|analyst)\b"
+                  r"|\bwithout (?:anyone|anybody|a human|an analyst|someone|a person) (?:looking|checking|reviewing|noticing)\b"
+                  r"|\b(?:skip|skipping|bypass|dodge|escape|get out of)\s+(?:the\s+)?(?:\w+\s+)?(?:step-?up|verification|review|otp|challenge|analyst)\b"
+                  r"|\b(?:would|will|does|could) (?:it|that|this|putting|doing|using|switching|paying|splitting|moving)\b.{0,60}\b(?:lower|reduce|cut)\s+(?:the\s+|my\s+)?(?:chance|odds|likelihood|risk)\s+(?:of|that)\s+(?:a |an |it )?(?:\w+ )?(?:review|hold|flag|step-?up|decline|block)"
+                  r"|\bso (?:that )?(?:none|not one|nothing|neither) of (?:them|these|those|it|the \w+)\s+(?:\w+\s+)?(?:gets?|get|is|are|will|would|ever)\s+(?:\w+\s+)?" + _CAUGHT +
+                  r"|\b(?:if|when|since) the (?:goal|aim|point|idea) is\b.{0,40}\b(?:no|avoid|without|skip|never)\b"
+                  r"|\bget (?:it|them|this|that|the \w+) over the line\b|\blevers? (?:should|can|could) (?:i|we) pull\b|\bwhich lever (?:should|do|can) (?:i|we)\b"
+                  r"|\b(?:to|it|they|them|i|we|purchases?|payments?|transfers?|orders?|transactions?)\s+(?:\w+\s+)?(?:sail|breeze|slip|sneak|glide|cruise|squeeze)s? (?:straight )?(?:through|past|by)\b"
+                  r"|\bas close as (?:possible|you can) to\b|\b(?:just|simply) gets? approved\b"
+                  r"|\bnext time\b.{0,40}\b(?:it|they|the \w+) (?:\w+ ){0,2}(?:gets? approved|goes through|clears|passes|(?:is|be) approved)\b"
+                  r"|\bstay (?:just )?(?:below|under|beneath|around) (?:it|that|them|this|that level)\b|\bstop being (?:okay|ok|fine|safe|normal|acceptable)\b"
+                  r"|\b(?:i'?d|i will|i'll|so i can|we'?ll) (?:like to )?stick to (?:those|these|them)\b|\bknow where to put\b|\brather skip (?:the )?(?:verification|step-?up|review|check)")
+# Shaping the transaction itself: sizing, splitting, spacing, coding it as something else, minimal perturbations.
+_SHAPE_IT = (r"\b(?:how should (?:i|we|he|she|they) (?:size|split|space|time|structure|schedule) (?:them|it|the (?:payments?|transfers?|purchases?|transactions?|orders?))|"
+             r"what should (?:each|every|the|my|our|his|her|their) (?:\w+ )?(?:payments?|transfers?|purchases?|transactions?|orders?|top-?ups?) look like)\b"
+             r"|\b(?:spacing (?:them|it|the (?:payments?|purchases?|transfers?|orders?))|space (?:them|it|these|those) (?:\w+ ){0,3}apart|best spacing"
+             r"|restructur\w+ (?:the |that |this |my |our |his |her )?(?:purchase|payment|transfer|transaction|order)s?|(?:payment|purchase|transfer|top-?up) schedule"
+             r"|schedule (?:that|to) (?:spreads?|splits?)|breaking (?:\w+ ){0,2}(?:purchases?|payments?|transfers?|orders?) into)\b"
+             r"|\b(?:coding|code|classify|categori[sz]e|submit|putting|put|ring|book)\s+(?:it|them|a|an|the|this|that)?\s*(?:\w+\s+){0,3}(?:as|through as)\s+(?:a |an )?(?:\w+\s+){0,2}(?:rather than|instead of|order|purchase)\b"
+             r"|\b(?:look|appear|seem|pass (?:as|for))\s+(?:\w+\s+)?(?:domestic|local|in-?store|card[- ]present)\b|\bin the (?:features|inputs|data) (?:it|the model) (?:receives|sees|gets)\b"
+             r"|\bhow far can (?:i|we|you|he|she|they) push\b|\b(?:cheapest|easiest|simplest|quickest) to (?:manipulate|change|fake|alter|tweak|spoof|game)\b"
+             r"|\bmanipulat\w+ (?:the )?(?:features?|inputs?|fields?|values?)\b|\bminimal (?:perturbations?|changes?|edits?|tweaks?)\b|\badversarial examples? (?:for|against|on)\b"
+             r"|\b(?:settings?|values?|combination|options?|choices?|inputs?)\b.{0,30}\b(?:that |which )?(?:minimi[sz]\w*|lowers?|reduces?)\s+(?:the\s+)?(?:fraud\s+)?(?:score|risk|probability)\b"
+             r"|\b(?:trick|secret|hack|knack)\s+(?:is\s+)?to\s+(?:get(?:ting)?|keep(?:ing)?|make|making|have|having)\b.{0,60}\b(?:approved|through|past|low|out of|unflagged|clean|under)\b"
+             r"|\b(?:get|getting|to get)\s+(?:[\w-]+\s+){0,5}scored (?:as )?low\b|\bwhat works against (?:our|this|the|your) (?:\w+ )?(?:model|forest|system|checks?)\b"
+             r"|\b(?:is it|would it be) (?:better|safer|smarter) (?:to|if (?:i|we|he|she|they))\b.{0,150}\b(?:no (?:review|hold|flag|step-?up)|avoid\w*|skip|without (?:a |any )?(?:review|hold|step-?up)|gets? approved|drop the amount|move the hour)\b"
+             r"|\bget\s+(?:[\w-]+\s+){0,4}?past\s+(?:the\s+|your\s+|its\s+|our\s+)?(?:\w+\s+)?(?:checks?|model|screen\w*|review|detection|filters?|fraud\w*)\b"
+             r"|\bunder (?:the |its |your |our |this )?(?:[\w'-]+ ){0,2}radar\b|\b(?:stay|fly|keep|get)\s+under\s+(?:this|the|your|our)\s+(?:\w+\s+){0,2}(?:model|forest|system|checks?)\b")
+
+
+# Re-identification: someone the user knows, or a description that pins one record down.
+_ACQUAINTANCE = _compile(r"\bmy (?:\w+[- ]){0,2}?(?:neighbou?r|friend|ex|ex-\w+|colleague|coworker|co-worker|boss|landlord|tenant|cousin|aunt|uncle|brother|sister|"
+                         r"partner|wife|husband)\b|\ba named person\b|\bif i tell you (?:she|he|they)\b|\bi have (?:one|someone|a \w+) in mind\b|\bi think (?:it'?s|that'?s) my\b"
+                         r"|\bi met (?:a|the|this|someone)\b|\ba (?:local )?(?:councillor|celebrity|politician|journalist|public figure)\b")
+_WHO_FITS = _compile(
+    r"\b(?:which|what) (?:customer |client |account |cardholder )?(?:id|record|customer|row|account|person)\b.{0,30}\b(?:(?:fits?|fitting|matches|matching|corresponds? to) (?:that|this|the|those|these) "
+    r"(?:description|profile|details|attributes)|is (?:that|this|it|she|he)\b)"
+    r"|\bthe (?:customer|person|client|cardholder|record|one) (?:with|matching|fitting|who has) (?:those|these|that|this|the same) (?:attributes|details|description|profile|characteristics|features)\b"
+    r"|\bwho(?:'s| is| was)? (?:the )?(?:[\w-]+ ){0,3}(?:customer|person|cardholder|client|account holder|guy|woman|man|\d{2}-year-old) (?:with|who|on|in|that)\b.{0,80}\b(?:name|id|identity)\b"
+    r"|\b(?:i'?d like to know|tell me|find out) who (?:it|that|this|they|she|he) (?:was|is)\b|\bwhich person behind\b|\bwhose (?:was|is|were)\b"
+    r"|\bconfirm (?:her|his|their) (?:id|identity|name|record|customer id)\b|\b(?:only|single|just) one (?:customer|person|client|cardholder|account|record) (?:on|with|who|that|in)\b.{0,60}\b(?:what|which|who|their|her|his)\b"
+    r"|\b(?:find|identify|locate|pull up) (?:the |a |one )?(?:real|actual) (?:person|customer|cardholder|individual)\b|\b(?:find|identify|locate) (?:the )?(?:person|customer|cardholder|individual) (?:who|that) match"
+    r"|\bmatch(?:ing)? (?:her|his|their) (?:details|attributes|profile|description)\b|\bis [a-z]{1,4}-?\d{3,} (?:the same|actually|really) (?:person|customer|cardholder|client|individual|ms|mr|mrs|dr|a named person)\b")
+_PRIVATE_VALUE = re.compile(r"\b(?:her|his|their|the person'?s)\s+(?:exact |actual |real )?(?:balance|income|salary|age|address|debt|payment method|monthly charges?|credit limit|id)\b")
+
+
+def _who_fits(text: str) -> str | None:
+    """Re-identification: which record is the person described, or a known person's hidden values."""
+    m = _WHO_FITS.search(text)
+    known = _ACQUAINTANCE.search(text)
+    if m and re.search(r"\b(?:highest|lowest|riskiest|most|least|top|worst|best)\b", text) and not known:
+        return None  # "which customer has the highest score" is a ranking, not a description of someone
+    if m:
+        return m.group(0)
+    if known:
+        m = _PRIVATE_VALUE.search(text)
+        if m:
+            return m.group(0)
     return None
 
 
@@ -253,7 +556,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bhow\b.{0,40}\b(?:number|score|probability|output)\b.{0,20}\b(?:is )?(?:computed|calculated|derived)\b.{0,40}\b(?:exactly|precisely|step by step|every|each tree|contribution)\b"
             r"|\b(?:every|each) tree'?s? (?:contribution|output|vote|score)s?\b|\b(?:model'?s? )?math (?:completely|in full|exactly)\b|\bre-?implement\w*"
             r"|\bpredict_proba\b|\bdecision_function\b|\b(?:the )?(?:number|value|score|probability) behind\b|\bunderlying number\b"
-            r"|\bpartial dependence\b|\bmarginal effect\b|\bgradient\b(?! boost)|\bderivative\b|\belasticit\w*|\bchanges? sign\b|\bsensitivity (?:of|to) (?:the )?(?:score|probability|output)\b"
+            r"|\bpartial dependence\b(?!.{0,60}\b(?:broad|general|overall|trend|shape|direction|roughly|qualitative|plain english)\b)|\bmarginal effect\b|\bgradient\b(?! boost)|\bderivative\b|\belasticit\w*|\bchanges? sign\b|\bsensitivity (?:of|to) (?:the )?(?:score|probability|output)\b"
             r"|\bcent(?:red|ered) on\b|\bshrinkage\b|\bfile ?system\b|\bpickled it\b|\b(?:sklearn|scikit-learn) version\b|\bvote fraction\b|\bclass weights?\b"
             r"|\bpreprocessing (?:code|steps|pipeline|parameters|params|details)\b|\b(?:supply|provide|send|give|share)\b.{0,20}\bweights\b"
             r"|\bhow much does (?:the )?(?:\w+ )?(?:probability|score|output) (?:move|change)\b.{0,30}\b(?:per|for (?:a|each|every|one))\b")),
@@ -266,7 +569,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:replicate|reproduce|recreate|clone|rebuild|reimplement|re-implement)\s+(?:it|this|that|them|the (?:score|scores|scoring|tiers?))\b.{0,40}\b(?:offline|myself|locally|without you|on my own|in excel|in python|in sql|exactly)\b")),
         ("exact scores", _rx(
             r"\b(?:exact|raw|unrounded|un-rounded|full[- ]precision|precise|high[- ]precision|uncapped|unmasked|true|real|underlying|numeric)\s+(?:\w+\s+)?(?:probabilit(?:y|ies)|scores?|logits?|outputs?|confidences?)\b"
-            r"|\b(?:probabilit(?:y|ies)|scores?|outputs?|confidences?)\b.{0,30}\b(?:to|with|at|in)\s+(?:\d+|two|three|four|five|six|seven|eight|more|all|full|maximum|max)\s+"
+            r"|\b(?:probabilit(?:y|ies)|scores?|outputs?|confidences?)\b.{0,30}\b(?:to|with|at|in)\s+(?:[3-9]|\d{2,}|three|four|five|six|seven|eight|more|all|full|maximum|max)\s+"
             r"(?:decimal|decimals|digits|significant|dp|places)\b|\b(?:more|extra|all the|every) decimals?\b|\bwithout (?:any )?rounding\b|\bdon'?t round\b"
             r"|\b(?:full|complete|precise|exact) probabilit(?:y|ies)\b|\braw (?:float|number|value|output)\b|\bthe float\b"
             r"|\bbefore (?:it|the score|they) (?:gets?|is|are) (?:bucketed|rounded|tiered|binned|banded|mapped)\b|\bunbucketed\b|\bpre-?tier\b")),
@@ -278,53 +581,86 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             rf"\b(?:replicate|clone|copy|rebuild|recreate|reproduce|reconstruct|reverse[- ]engineer|steal|extract|mimic|"
             rf"approximate|imitate|distil+|train a (?:copy|clone|surrogate|shadow|substitute|replica))\b{_NOT_RECONSTRUCTED}.{{0,40}}\b(?:the|your|this|that|its|our)?\s*(?:\w+\s+)?{_MODEL}\b"
             rf"|\b(?:surrogate|shadow|substitute|knock-?off|copycat|clone|replica|stolen) (?:models?|classifiers?)\b")),
+        ("numbers inside the model", _numbers_inside),
+        ("exact cut-off", _exact_cutoff),
+        ("score it without you", _rx(
+            # recomputing the model's output elsewhere: the point of asking for its internals
+            r"\b(?:recompute|reproduce|rebuild|replicate|recreate|re-?implement)\b.{0,60}\b(?:in a spreadsheet|in excel|with a calculator|by hand|identically|bit for bit)\b"
+            r"|\b(?:evaluate|compute|calculate|score|run|recompute|reproduce)\b.{0,60}\bwithout (?:calling|asking|using|going through|needing) (?:you|modeldesk|the (?:assistant|api|service))\b"
+            r"|\b(?:score|scoring) without you\b|\bwith the (?:real|actual|exact|true) (?:constants|numbers|values|coefficients|thresholds|figures)\b")),
+        ("model structure in other words", _rx(
+            # trees, nodes and branches named without the textbook words
+            r"\b(?:end|terminal|bottom|final) nodes?\b|\bbottom of the (?:\w+ )?trees?\b|\btree by tree\b|\bbranching (?:map|structure|logic|paths?)\b"
+            r"|\b(?:every|each|all(?: the)?) (?:forks?|branch(?:es)?|nodes?|if-?then conditions?|conditions? the (?:\w+ )?(?:model|booster|trees?|forest))\b(?! office)"
+            r"|\b(?:how many trees|how deep (?:can|does|is|are)|(?:min(?:imum)?|max(?:imum)?) (?:leaf|node|sample|split) sizes?|random seed|which seed)\b"
+            r"|\b\w+_(?:constraints|estimators|leaves|depth|lambda|alpha|child_weight|samples_split|samples_leaf|bins)\b|\bpassed to the (?:\w+ )?trainer\b"
+            r"|\b(?:line|boundary|surface) that separates\b|\b(?:jacobian|hessian)\b"
+            r"|\b(?:the means?|means and standard deviations?|standard deviations?|std)\b.{0,40}\b(?:used to |to )?(?:scale|normali[sz]e|standardi[sz]e)\b"
+            r"|\b(?:raw|actual|real) (?:function|code)\b.{0,40}\b(?:calls?|runs?|uses?|body)\b|\bcode body\b|\bfunction body\b"
+            r"|\b(?:export|paste|send|give|dump|serialize|serialise|save)\b.{0,40}\b(?:as|in|to) (?:pmml|onnx|pickle|joblib|a binary)\b|\bpmml\b"
+            r"|\b(?:serialized|serialised|pickled)\b.{0,40}\b(?:artifact|blob|bytes|object)\b|\b(?:joblib|pickle) blob\b|\bthe actual bytes\b|\bsaved model object\b"
+            r"|\b(?:sql )?case (?:expression|statement)s?\b|\bcase when \w+ ?[<>=]|\breference (?:level|category)\b")),
     ],
     "bulk_extraction": [
         ("every record's output", _unless_aggregate(_rx(
-            rf"\b{_OUTPUTS}\b.{{0,40}}\b(?:of|for|on|across|by)\s+(?:all|every|each|the whole|the entire|everyone|everybody|all of)\b{_NOT_RECORDS}"
+            rf"\b{_OUTPUTS}\b.{{0,40}}\b(?:of|for|on|across|by)\s+(?:all|every|each|the whole|the entire|everyone|everybody|all of)\b{_NOT_RECORDS}(?!\s*(?:[?.!]|$|one\b|of (?:these|those|them)\b))"
             rf"|\b(?:all|every|each)\s+(?:single\s+|one\s+of\s+(?:the|our)\s+)?{_ENTITIES}(?:'s?)?\s+(?:\w+\s+){{0,2}}{_OUTPUTS}\b"
             rf"|\b{_GIVE}\b.{{0,50}}\b{_ALL}\b{_NOT_RECORDS}.{{0,40}}\b{_OUTPUTS}\b"))),
-        ("dump of records", _rx(
-            rf"\b{_GIVE}\b.{{0,50}}\b{_ALL}\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,60}}\b{_FILE}\b"
+        ("dump of records", _unless_aggregate(_rx(
+            rf"\b{_GIVE}\b.{{0,50}}\b{_ALL}\s+(?:[\w-]+\s+){{0,3}}?{_ENTITIES}\b.{{0,60}}\b{_FILE}\b"
             rf"|\b{_GIVE}\b.{{0,30}}\b(?:the\s+)?(?:whole|entire|full|complete|raw)\s+(?:\w+\s+){{0,2}}?(?:data(?:set|base)?|table|records|book|portfolio|file)\b"
             rf"|\b{_ALL}\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,40}}\b(?:as|in|into|to) (?:a |an )?{_FILE}\b"
-            rf"|\b{_FILE}\b.{{0,20}}\b(?:of|with|for)\s+{_ALL}\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b")),
+            rf"|\b{_FILE}\b.{{0,20}}\b(?:of|with|for)\s+{_ALL}\s+(?:\w+\s+){{0,2}}?{_ENTITIES}\b"))),
         ("more than a page", _top_n),
         ("range of records", _id_range),
         ("everything at once", _rx(
             r"\b(?:keep going|continue|carry on|go on|proceed)\b.{0,40}\b(?:until|till)\b.{0,30}\b(?:all|every|done|finished|the end|the last|them all)\b"
             r"|\bin \$?[\d,.]+k? (?:increments|steps)\b|\bsweep\b.{0,40}\bfrom\b|\b(?:every|each|all) combinations?\b|\bcartesian\b"
-            r"|\b\d+\s*[-–]\s*\d+\s+(?:against|by|vs\.?|versus|x|×)\s+\w+|\bsurrogate\b|\b\d+k\s+(?:\w+\s+)?(?:inputs|rows|queries|samples|records|vectors|points)\b"
+            r"|\b\d++\s*[-–]\s*\d++\s+(?:against|by|vs\.?|versus|x|×)\s+\w+|\bsurrogate\b|\b\d++k\s+(?:\w+\s+)?(?:inputs|rows|queries|samples|records|vectors|points)\b"
             r"|\brandomi[sz]e\b.{0,40}\b(?:inputs|rows|values|features|records|vectors)\b|\bloop (?:the \w+ (?:tool )?)?(?:over|through)\b"
             r"|\b(?:everybody|everyone|(?:all|every) (?:the |our )?(?:[\w-]+ ){0,2}(?:customers?|clients?|accounts?|records?|transactions?|cardholders?))\b.{0,60}\b(?:with (?:their|every|all|each|tiers?|features|scores?|probabilit\w*|ids|amounts?|merchants?|inputs)|and their|the (?:entire|full|whole) list|every feature|all (?:the )?(?:features|fields|columns|inputs|data))\b"
             r"|\ball (?:the |of the |your )?data\b(?!\s+(?:quality|sources?|is|was|were))"
             r"|\bin (?:steps|increments) of\b|\bstep size\b|\b(?:fine |full |complete |whole )?grid (?:of|over|across)\b|\bfine grid\b|\bfull (?:matrix|grid|sweep|cross)\b"
-            r"|\$?\d+\s*,\s*\$?\d+\s*,\s*\$?\d+\s*,?\s*(?:\.\.\.|…|etc)"
-            r"|\b(?:bulk|batch)[- ]?scor\w*|\bat \d+ values each\b|\b\d+ values (?:each|per (?:feature|input))\b"
+            r"|(?<![\d$])\$?\d++\s*,\s*\$?\d++\s*,\s*\$?\d++\s*,?\s*(?:\.\.\.|…|etc)"
+            r"|\b(?:bulk|batch)[- ]?scor\w*|\bat \d++ values each\b|\b\d++ values (?:each|per (?:feature|input))\b"
             r"|\b(?:full|whole|entire|complete) (?:predictions?|scores?|scoring|results?|outputs?) (?:table|list|file|dump|set)\b"
             r"|\b(?:iterate|go|count|walk|step|work)\s+(?:\w+\s+)?(?:[a-z]-?\d+\s+)?(?:upwards?|onwards?|forwards?|sequentially)\b"
             r"|\brun (?:every|all|each) (?:\w+ ){0,4}through\b"
             r"|\beverything (?:you have|you've got|you hold|there is)\b.{0,40}\b(?:records?|scores?|labels?|predictions?|rows?|probabilit\w*|ids|data(?!\s+quality))\b"
-            r"|\b\d+ at a time\b|\b(?:page|paginate|iterate|cycle) (?:through|over)\b"
+            r"|\b\d++ at a time\b|\b(?:page|paginate|iterate|cycle) (?:through|over)\b"
             r"|\b(?:full|whole|entire|complete) (?:reference|training|holdout|validation) (?:set|data|sample|file|table)\b"
             r"|\b(?:every|each|all(?: the)?)\s+(?:single\s+)?(?:predictions?|scores?|probabilit(?:y|ies)|outputs?)\b.{0,40}\b(?:made|ever|produced|in bulk|with (?:probabilities|scores|ids)|for (?:every|all))"
             r"|\bas many (?:\w+ )?(?:customers|records|rows|transactions|accounts|ids|predictions|scores) as (?:you can|possible|will fit|fit)\b")),
         ("batch scoring", _rx(r"\b(?:score|run|predict|evaluate|classify|rate|tier|process)\s+(?:\w+\s+){0,3}?(?:these|this|the following|attached|my|our|a batch of|a list of|a file of)\s+"
                               r"(?:\d+\s+)?(?:\w+\s+)?(?:rows?|records?|files?|csv|spreadsheets?|batch(?:es)?|lists?|datasets?|synthetic \w+|made-up \w+|fake \w+|profiles)\b"
-                              r"|\b(?:\d{2,}|dozens of|hundreds of|thousands of|many|lots of)\s+(?:synthetic|made-?up|fake|random|generated|artificial|hypothetical)\s+(?:\w+\s+)?(?:rows?|records?|customers?|inputs?|profiles?|transactions?|cases)\b")),
+                              r"|\b(?:\d{2,}|dozens of|hundreds of|thousands of|(?:ten|a|one|two|five|several|a few) (?:hundred|thousand)|many|lots of)\s+(?:synthetic|made-?up|fake|random|generated|artificial|hypothetical)\s+(?:\w+\s+)?(?:rows?|records?|customers?|inputs?|profiles?|transactions?|cases)\b")),
         ("record files", _rx(rf"\b[\w-]+\.(?:csv|parquet|xlsx?|jsonl?|tsv|feather|sqlite|db)\b"
                              rf"|\b(?:whole|entire|full|complete)\s+(?:customer |client |account |transaction |policy )?(?:base|book|portfolio|population|list of (?:ids|{_ENTITIES}))\b")),
-        ("every id", _rx(rf"\b(?:every|all(?: the)?|each)\s+(?:\w+[- ]?){{0,3}}?(?:customer |client |account |transaction |record |policy )?ids?\b"
+        ("every id", _rx(rf"\b(?:every|all(?: the)?|each)\s+(?:[\w-]+\s*){{0,3}}?(?:customer |client |account |transaction |record |policy )?ids?\b"
                          rf"|\ball of them\b.{{0,20}}\bnot (?:just )?(?:a |the )?(?:top|first|sample|page|few)\b"
                          rf"|\b(?:for|of)\s+(?:every|each|all)\s+(?:\w+\s+){{0,3}}?{_ENTITIES}\b.{{0,50}}\b(?:list|give|show|print|tell me|with|their|its|plus)\b"
                          rf"|\b(?:and so on|etc\.?|and the rest|\.\.\.)\s*(?:up )?(?:to|until|through|till)\s+[a-z]?-?\d")),
         ("paging", _rx(r"\bnext\s+\d{2,}\b(?!\s*(?:days?|weeks?|months?|years?|hours?|minutes?|quarters?|business days?|calls?|billing))|\b(?:carry on|continue|resume|pick up|start|keep going)\s+(?:from|after|at)\s+[a-z]{1,4}-?\d{3,}\b|"
-                       rf"\b(?:next|another|following|remaining|subsequent)\s+(?:\d+|page|batch|set|hundred|thousand|chunk|block)s?\b.{{0,30}}\b(?:{_ENTITIES}|{_OUTPUTS}|ids?)\b"
+                       rf"\b(?:next|another|following|remaining|subsequent)\s+(?:\d+|page|batch|set|hundred|thousand|chunk|block)s?\b(?!\s*(?:days?|weeks?|months?|years?|hours?|quarters?)\b).{{0,30}}\b(?:{_ENTITIES}|{_OUTPUTS}|ids?)\b"
+                       r"|\b(?:the )?next (?:few|couple of|several) (?:hundred|thousand)\b|\bkeep (?:going|incrementing|counting)\b.{0,30}\b(?:up|through|until|till|to the end)\b"
+                       r"|\bincrement\w*\b.{0,40}\b(?:until|till|through|up to)\b|\b(?:go|going) (?:id by id|one by one|row by row)\b|\b(?:ten|twenty|fifty|\d+) at a time\b.{0,60}\b(?:keep going|continue|the end|all)\b"
                        r"|\bpage \d+ of\b|\b(?:continue|keep) (?:listing|going through|dumping|exporting|paging)\b")),
         ("training rows", _rx(
             rf"\b{_GIVE}\b.{{0,40}}\b(?:the\s+)?{_TRAINING}\s+(?:data(?:set)?|set|rows?|records?|examples?|samples?|table|file|labels)\b"
             rf"|\b{_TRAINING}\s+(?:data(?:set)?|set|rows?|records?|examples?|samples?)\b.{{0,30}}\b(?:as|in|into) (?:a |an )?{_FILE}\b"
             rf"|\b(?:raw|row[- ]level|individual|every)\s+{_TRAINING}\s+(?:data|rows?|records?|examples?|samples?)\b")),
+        ("whole population", _unless_aggregate(_whole_population)),
+        ("model as a labelling oracle", _rx(
+            # a dataset labelled by the model is a copy of the model waiting to be trained
+            r"\b(?:labell?ed|annotated) by (?:the )?(?:[\w-]+ ){0,2}(?:model|classifier|scorer|fraud|churn|credit|transaction-fraud|customer-churn|credit-default)\b"
+            r"|\b(?:dataset|data set|training set|rows|pairs|examples) (?:\w+ )?(?:labell?ed|scored) (?:by|with) (?:the )?(?:[\w-]+ ){0,2}(?:model|classifier|scorer)\b"
+            r"|\b(?:labell?ing|scoring|query|prediction) oracle\b|\bin a loop\b|\bpipe (?:rows|records|inputs|queries)\b|\b(?:student|distilled) model\b"
+            r"|\(\s*(?:features?|inputs?)\s*,\s*(?:model )?(?:predictions?|labels?|outputs?|scores?)\s*\)|\b(?:input|feature)[- /](?:output|prediction|label) pairs\b"
+            r"|\blatin hypercube\b|\bmonte carlo\b.{0,40}\b(?:points|inputs|samples)\b|\b(?:per|for each|for every|at each|at every) [\w-]+ from \$?\d[\d,.]*k? (?:to|through|up to) \$?\d"
+            r"|\b(?:every|each|all)\s+(?:[\w-]+\s+){0,4}?(?:pairings?|permutations)\b|\bat each of the \d{2,} (?:hours|values|points|levels|steps|ages)\b"
+            r"|\b(?:dump|export|paste|pour|download|copy|send|give me|share)\b.{0,30}\b(?:prediction|score|scoring|scored|output|result)s? (?:cache|table|log|store|database|db|snapshot)\b"
+            r"|\b(?:parquet|csv|xlsx|jsonl|tsv) (?:snapshot|export|dump|extract|copy) of (?:all|every|the (?:whole|entire|full))\b|\bsnapshot of (?:all|every|the whole|the entire)\b"
+            r"|\b(?:rate[- ]limits?|throttl\w*|query (?:budgets?|limits?))\b.{0,30}\b(?:don'?t apply|doesn'?t apply|lifted|off|waived|exempt)\b|\bwithout throttl\w*")),
     ],
     "membership_inference": [
         ("was someone in the training data", _rx(
@@ -338,6 +674,14 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
                                 rf"\bmembership\b.{{0,30}}\b(?:of|for|on|status|check|test)\b.{{0,30}}\b{_PERSON}"
                                 r"|\b(?:member|non-?member)\s+(?:or|vs\.?|versus)\s+(?:non-?member|member)\b"
                                 rf"|\b(?:tell|determine|figure out|check|work out|find out|know)\b.{{0,30}}\b(?:whether|if)\b.{{0,60}}\b{_TRAINSET}")),
+        ("taught, in other words", _taught_on),
+        ("training members", _rx(
+            # asking which records were members, or whether one record with given values was
+            r"\btraining members?\b|\b(?:members?|non-?members?) of the training\b"
+            r"|\b(?:did|does|do|was|is|were)\s+(?:any|a|one)\s+(?:of the\s+)?training (?:examples?|rows?|records?|customers?|cases?)\s+(?:have|has|with|match|contain)\b"
+            r"|\b(?:ids?|customers?|accounts?|records?|rows?|people|names)\b.{0,40}\b(?:were|was|are)\s+(?:\w+\s+)?(?:training (?:examples?|rows?|records?|members?|data)|in the training)\b"
+            r"|\bincluded (?:when|in|during)\b.{0,40}\b(?:model|scorer|classifier|trained|built|put together)\b|\bwhether (?:she|he|they|it|this person) (?:was|were) included\b"
+            r"|\b(?:re-?train\w*|training run|refresh)\b.{0,20}\b(?:include|included|contain|contained|use|used)\b.{0,20}\b[a-z]{1,4}-?\d{3,}\b")),
     ],
     "inversion": [
         ("reconstruct a person's data", _rx(
@@ -369,7 +713,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bsame (?:cardholder|person|customer|individual) as\b|\b(?:locate|identify|find) the (?:cardholder|customer|person)\b"
             r"|\bwhere (?:she|he|they) (?:lives?|was|were|is)\b|\bwho scored\b")),
         ("a person's true values", _rx(
-            r"\b(?:actual|real|true|exact)\s+(?:\w+\s+)?(?:income|balance|bill|age|salary|limit|charges|tenure|value|amount|figure|debt)s?\b"
+            r"\b(?:actual|real|true|exact)\s+(?:\w+\s+)?(?:income|balance|bill|age|salary|limit|charges?|tenure|value|amount|figure|debt|details|payment method)s?\b"
             r"|\b(?:individual-level|field by field|underlying (?:customer )?fields|remaining fields|every field|all (?:the|their|her|his) fields)\b"
             r"|\b(?:based on|from|given|using)\s+(?:her|his|their|its|the)\s+(?:tier|score|explanation|reasons?|risk (?:tier|score|level))\b"
             r"|\b(?:the tier|the score|the explanation|it) (?:already )?(?:basically )?(?:says|shows|tells|gives) it\b|\byou (?:must|should|would|do) (?:be able to )?(?:know|tell)\b"
@@ -380,8 +724,19 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\bmatch (?:this|that|the|a) (?:\w+ )?(?:score|profile|description|probability)\b.{0,30}\bto (?:a|the|an) (?:customer|id|person|account|name)\b"
             r"|\bgive me the (?:customer|person|id|name)\b|\bnarrow it (?:down )?to (?:one|a single|an id)\b|\bwho is (?:this|that|it)\b"
             r"|\bsame attributes as me\b")),
+        ("who fits the description", _who_fits),
+        ("narrow cohort", _narrow_cohort),
+        ("attributes from the clues", _rx(
+            # reading a person's hidden values off the flag, its reasons and "the other clues"
+            r"\b(?:judging (?:from|by)|going by|from the (?:flag|reasons?|explanation|tier|score|clues)|given (?:that|the tier|the reasons?|the explanation)(?: plus| and)?)\b.{0,120}"
+            r"\b(?:(?:what|which) (?:\w+ ){0,2}(?:hour|time|city|town|age|income|salary|balance|region|address|location|payment method)|how (?:far|old)|tell me (?:her|his|their))\b"
+            r"|\b(?:what|which) (?:city|town|country|address|location|home region|hour|time)\b.{0,40}\b(?:was|is|were)\s+(?:the|that|this|her|his)\s+(?:cardholder|customer|person|client|account holder)\b"
+            r"|\b(?:how (?:many|much|far|old)|what (?:\w+ ){0,2}(?:age|income|salary|balance|region|hour|time))\b.{0,80}\b(?:going by|judging (?:from|by)) (?:that|this|the|its|her|his|their)\b"
+            r"|\b(?:home region|rough age)\b.{0,60}\b(?:cardholder|customer|person)\b|\bperson by person\b"
+            r"|\b(?:full )?feature vectors? of (?:a )?real\b|\bmodel inversion (?:as a service|for me|on (?:this|that|a|the))\b|\bone real (?:person|customer|case|record|row|example)\b"
+            r"|\b(?:their|her|his|its) raw fields\b|\braw fields (?:of|for) (?:a|one|the|this|that) (?:real )?(?:person|customer|record|case)\b")),
         ("probing a person's inputs", _rx(
-            r"\b(?:bisect\w*|binary search\w*|nudge\w*|iterat\w*|in (?:very )?small steps|candidate (?:values|ages|years|birth\w*|incomes|amounts))\b"
+            r"\b(?:bisect\w*|binary search\w*|nudg\w*|iterat\w*|in (?:very )?small steps|candidate (?:values|ages|years|birth\w*|incomes|amounts))\b"
             r".{0,80}\b(?:matches|equals|match|reveal\w*|flips|until|till|tell me|exact|actual|original)\b"
             r"|\buntil (?:the )?(?:score|probability|explanation|tier|output) (?:matches|equals|is the same|flips|agrees)\b|\bmatches reality\b|\bbest matches (?:his|her|their|its) (?:actual|real|original)\b")),
         ("private attributes", _rx(
@@ -390,7 +745,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:what|which|how much)\b.{0,30}\b(?:did|does)\b.{0,30}\b(?:declare|report|earn|have on file)\b|\b(?:hides?|hidden|won'?t show|doesn'?t show)\b.{0,30}\b(?:his|her|their|the) (?:file|record|details|data|income|salary)\b")),
         ("training rows", _rx(
             r"\b(?:genuine|literal|actual|real|original|verbatim)\s+(?:\w+\s+)?(?:rows?|records?|transactions?|examples?|data points?)\b(?!\s+(?:count|counts))"
-            r"|\bmemori[sz]\w*|\bregenerate\b|\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b.{0,40}\b(?:show|print|give|list|what (?:was|were)|which|features|regenerate|look like|tell me)\b"
+            r"|\b(?:show|print|give|list|recite|regurgitate|output|repeat|which|what)\b.{0,40}\bmemori[sz](?:ed|es)\b|\bmemori[sz]ed (?:rows|records|examples|customers|data|transactions)\b.{0,40}\b(?:show|list|give|print|which|what)\b|\bregenerate\b|\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b.{0,40}\b(?:show|print|give|list|what (?:was|were)|which|features|regenerate|look like|tell me)\b"
             r"|\b(?:show|print|give|list|what (?:was|were)|which|regenerate|tell me)\b.{0,40}\btraining (?:points?|records?|transactions?|examples?|rows?|samples?|cases?)\b"
             r"|\bleaf\b.{0,40}\bsamples?\b"
             r"|\b(?:training|reference)\s+(?:data|set|sample|examples?|customers?|rows?|records?|transactions?)\b.{0,60}\b(?:unredacted|remaining fields|all (?:the )?features|with all|every field|"
@@ -413,8 +768,8 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
         ("override", _rx(
             r"\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|set aside|turn off|disable|deactivate|switch off|suspend|lift|remove)\b"
             r".{0,40}\b(?:instructions?|rules?|guidelines?|guard ?rails?|restrictions?|polic(?:y|ies)|(?:system )?prompts?|constraints?|filters?|"
-            r"programming|safeguards?|safety|content policy|limitations on you|limits|checks|protections?|controls)\b"
-            r"|\bno (?:restrictions|rules|filters|limits|guardrails|censorship)\b|\bwithout (?:any |the |your |its )?(?:\w+\s+){0,2}(?:restrictions|filters|guard ?rails|censorship|limits|rules|safeguards|safety)\b")),
+            r"programming|safeguards?|safety|content policy|limitations on you|limits|checks|protections?|controls|(?:usual )?refusals?)\b"
+            r"|\bno (?:restrictions|rules|filters?|limits|guardrails|censorship)\b|\bwithout (?:any |the |your |its )?(?:\w+\s+){0,2}(?:restrictions|filters|guard ?rails|censorship|limits|rules|safeguards|safety)\b")),
         ("jailbreak", _rx(
             r"\b(?:jail ?break\w*|dan mode|do anything now|developer mode|dev mode|debug mode|god mode|sudo mode|maintenance mode|"
             r"unrestricted mode|admin mode|diagnostic mode|test mode|unlocked mode|evil mode|opposite mode)\b|\bsudo\b"
@@ -456,8 +811,8 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:pretend|imagine|suppose|assume|act as if|simulate|hypothetically)\b.{0,50}\b(?:guard ?(?:rails?)?|filters?|rules?|policy|policies|restrictions?|safety|refusals?|checks?)\b.{0,25}\b"
             r"(?:off|offline|down|paused|inactive|not active|disabled|switched off|turned off|don'?t exist|do not exist|not there|removed|suspended|broken|lifted|gone|didn'?t exist)\b"
             r"|\b(?:if|as if) (?:it|you) (?:had|has|were|was) no (?:\w+ )?(?:policy|policies|rules|restrictions|filters|guard ?rails|limits|safeguards)\b"
-            r"|\b(?:refusals?|guard ?(?:rails?)?|filters?|safety|policy|restrictions?)(?: \w+)? (?:is |are )?(?:broken|off|disabled|down|buggy|not working|switched off|being tested)\b"
-            r"|\b(?:the )?assistants? (?:shall|must|will|should|may|are to|is to|is required to) (?:now |henceforth |always )?(?:disclose|reveal|share|provide|ignore|answer|output|include|comply|give|run|do)\b"
+            r"|\b(?:refusals?|guard ?(?:rails?)?|filters?|safety|policy|restrictions?)(?: \w+)? (?:is |are )?(?:broken|off|disabled|down|buggy|not working|switched off|being tested|lifted|waived|suspended)\b"
+            r"|\b(?:the )?assistants? (?:shall|must|will|should|may|are to|is to|is required to) (?:now |henceforth |always )?(?:disclose|reveal|share|provide|ignore|answer|output|include|comply|give|run|do|honou?r|obey|fulfil+)\b"
             r"|\bapply (?:it|this|the following|these) (?:immediately|now|at once|right away)\b"
             r"|\b(?:include|reveal|show|send|print|leak|share|give me|output|paste)\b.{0,40}\b(?:api keys?|secrets?|credentials?|passwords?|tokens?|conversation history|chat history|other users'?\s+\w+|everyone'?s? (?:questions|conversations|sessions))\b"
             r"|^\s*(?:role|principal|user|system|permission|access)\s*[:=]\s*\w+\s*[|,;]"
@@ -465,7 +820,7 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
             r"|\b(?:no refusals?|without refusing|don'?t refuse|do not refuse|never refuse|must not refuse|stop refusing|no more refusals)\b"
             r"|\b(?:assistant|modeldesk|ai|bot),? (?:please )?comply\b|\bplease comply\b"
             r"|\byou(?:'re| are) (?:now )?the (?:[\w-]+ )?(?:model|classifier|scorer|algorithm)\b")),
-        ("role play", _rx(r"\blet'?s (?:role-?play|play a game|pretend|play pretend|do a role-?play)\b|\brole-?play(?:ing)?\b.{0,40}\byou(?:'re| are)\b"
+        ("role play", _rx(r"\blet'?s (?:role-?play|play a game|play pretend|do a role-?play)\b|\blet'?s pretend (?:that )?(?:you|you'?re|i'?m|i am|i have|we'?re|there (?:are|is) no|the (?:rules|assistant|filters?|guard\w*|policy))\b|\brole-?play(?:ing)?\b.{0,40}\byou(?:'re| are)\b"
                           r"|\byou(?:'re| are)(?: now)? \w+,? (?:a|an|the) (?:debug|raw|unfiltered|uncensored|developer|dev|test|internal|admin|beta) "
                           r"(?:build|version|mode|edition|copy|instance)\b")),
         ("configuration", _rx(r"\b(?:instructions|rules|guidelines|directions)\s+(?:were you|you were|you've been|you have been|have you been)\s+(?:given|told|provided)\b"
@@ -473,6 +828,12 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
                               r"|\byour\s+(?:configuration|config|settings|set-?up|parameters)\b")),
         ("chat markup", _rx(r"<\|[a-z_]+\|>|\[/?inst\]|<</?sys>>|</?(?:system|assistant|user)>|^\s*#{1,6}\s*(?:system|assistant|instructions?)\b"
                             r"|^\s*(?:system|assistant)\s*:|\bend of (?:user )?(?:input|prompt|context)\b|\bbegin (?:new )?(?:system|admin|developer) (?:prompt|message|instructions?)\b")),
+        ("terminal emulation", _rx(_EMULATE)),
+        ("config flags", _rx(_CONFIG_FLAGS)),
+        ("directive in pasted text", _rx(_EMBEDDED_DIRECTIVE)),
+        ("rules declared void", _rx(_RULES_VOID)),
+        ("setup text", _rx(_SETUP_TEXT)),
+        ("probing the guard", _rx(_GUARD_PROBING)),
     ],
     "multilingual": [
         ("training data", _rx(r"\b(?:datos de entrenamiento|données d'entra[iî]nement|trainingsdaten\w*|dados de treinamento|dati di addestramento|conjunto de entrenamiento|jeu d'entra[iî]nement)\b|训练")),
@@ -515,14 +876,14 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
     ("largest amount that passes", _rx(
         rf"\b(?:largest|biggest|maximum|max|highest|most|how much|how large|how big|how many|what amount|how far|how high|upper limit|limit|ceiling|"
         rf"safest|smallest|lowest|minimum|which|what)\b.{{0,60}}\b(?:without|before|that (?:would|will|won'?t|doesn'?t|does not|wouldn'?t)|and still|but not|while|so (?:it|that)|"
-        rf"(?:is|are|would be|stays?|remains?) (?:safe|ok|okay|fine|allowed|under|below|clean|unflagged|approved|through))\b.{{0,40}}\b(?:{_CAUGHT}|pass|through|approved|clean|safe|under|below|normal)")),
+        rf"(?:is|are|would be|stays?|remains?) (?:safe|ok|okay|fine|allowed|under|below|clean|unflagged|approved|through))\b.{{0,40}}\b(?:{_CAUGHT}|pass|through|approved?|clean|safe|under|below|normal)")),
     ("look legitimate", _rx(r"\b(?:look|seem|appear|pass|read|come across)\s+(?:as\s+)?(?:more\s+)?(?:normal|legit|legitimate|genuine|clean|safe|ordinary|innocent|"
                             r"harmless|low[- ]risk|trustworthy|real|benign|authentic|routine)\b"
-                            r"|\b(?:pass|get through|go through|clear|sail through|slip through)\s+(?:the\s+)?(?:\w+\s+)?(?:check|screen|screening|model|filter|review|detection|system)s?\b")),
+                            r"|\b(?:pass|get through|go through|clear|sail through|slip through)\s+(?:the\s+)?(?:\w+\s+)?(?:check|screen|screening|model|filter|review|detection|system)s?\b(?!\s+(?:card|documentation|docs|report|registry|inventory|results?|changes?|minutes|notes)\b)")),
     ("keep it low", _rx(
         r"\b(?:stay|keep|remain|fly|sit|get|hold)\b(?:\s+\w+){0,4}?\s+(?:just\s+)?(?:below|under|beneath|inside)\s+(?:the\s+)?(?:\w+[- ]){0,3}(?:radar|threshold|limit|cut-?off|cutoff|line|bar|trigger|level|ceiling|tier|score|review)\b"
         r"|\b(?:keeps?|stays?|remains?|lands?|puts?|leaves?)\s+(?:(?:each|it|them|one|me|us|the|a|an|every|my|our|this|that|\w+)\s+){0,3}(?:in|at|under|below)\s+(?:the\s+)?(?:low(?:est)?|approve\w*|green|clear|safe|routine)\b"
-        r"|\b(?:before|until)\s+(?:\w+[- ]){0,4}(?:kicks? in|triggers?|fires?|trips?|catches|flags|jumps?|rises?|goes up|spikes?|climbs?|increases?|starts? (?:to )?(?:push|rais|flag|increas|trigger|count)\w*|gets? (?:triggered|tripped|asked|required))\b"
+        r"|\b(?:before|until)\s+(?:\w+[- ]){0,6}(?:kicks? in|triggers?|fires?|trips?|catches|flags|jumps?|rises?|goes up|spikes?|climbs?|increases?|starts? (?:to )?(?:push|rais|flag|increas|trigger|count)\w*|gets? (?:triggered|tripped|asked|required))\b"
         r"|\b(?:tweaks?|changes?|adjustments?|edits?|steps|recipe|modifications?)\b.{0,40}\b(?:move|moves|flip|flips|drop|drops|bring|brings|get|gets|push|turn|turns|take|takes)\b.{0,40}\b(?:down|lower|approve\w*|low|pass|through|unflagged|elevated)\b"
         r"|\b(?:amount|distance|value|size|number|time|hour|merchant|category|country|limit|speed|count)\b.{0,30}\b(?:is|are|would be|counts as|stays?)\s+(?:safe|fine|ok|okay|acceptable|clean)\b"
         r"|\b(?:for (?:it|them|the \w+)|to) (?:pass|clear|get through|go through|be approved|get approved|be let through)\b"
@@ -550,7 +911,7 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
         r"|\bbasically always fine\b|\btreated as (?:low|safe|normal|legit\w*|routine)\b|\b(?:aren'?t|isn'?t|not) penali[sz]ed\b|\bstarts? to hurt\b"
         r"|\b(?:where|when|at what \w+) (?:the )?(?:step-?up|otp|hold|review|flag|one-time code|verification) (?:starts|kicks in|begins|happens)\b"
         r"|\blook (?:better|less suspicious|safer|more normal|more legit\w*) to the\b|\bfak(?:e|ed|ing)\b|\bwarm(?:ing)? up (?:the |a )?card\b"
-        r"|\bblind (?:to|spots?)\b|\b(?:safer|safest) (?:to use|for|as far as)\b|\bas far as the model is concerned\b"
+        r"|\bblind to\b|\b(?:blind spots?|gaps?|weak spots?)\b.{0,80}\b(?:so (?:that )?(?:i|we|my \w+|our \w+|they) can|(?:to|and) (?:use|exploit|route|push|run|get)\b|through them|stick to)|\b(?:safer|safest) (?:to use|for|as far as)\b|\bas far as the model is concerned\b"
         r"|\bstructure (?:the|a|my|their|his|her|this) (?:\w+ )?(?:purchase|payment|transfer|transaction|order)s?\b|\bspace (?:things|them|it|purchases|transactions|payments) out\b"
         r"|\bmake (?:the )?(?:fraud )?model (?:approve|accept|pass|ignore|miss|allow)\b"
         r"|\b(?:minimum|smallest|least|cheapest|single)\b.{0,40}\b(?:perturbation|change|lower|input|tweak|edit|reduction)\b.{0,60}\b(?:flips?|drop|out of|made it|make it|low|elevated|approve\w*|pass)\b"
@@ -560,11 +921,14 @@ ADVERSARIAL_SCREENS: list[tuple[str, Callable[[str], str | None]]] = [
     ("safe amounts", _rx(r"\b(?:safe|safest|okay|ok|fine|acceptable|allowed|tolerated)\s+(?:\w+\s+)?(?:amount|limit|number|time|way|merchant|category|country|hour|distance|size|value|to send|to spend|to transfer|to charge)\b"
                          r"|\bleast likely to\b|\b(?:i|we|my|our)\b.{0,40}\b(?:lower|reduce|decrease|bring down|minimi[sz]e|keep down)\s+(?:my|our|the|its|this|their)\s+(?:\w+\s+)?(?:fraud\s+)?(?:score|risk|probability|tier)\b")),
     ("structure payments", _rx(rf"\b(?:split|split up|broken (?:up|down)|break(?:ing)? up|break(?:ing)? down|structure|structuring|spread|space(?:d)? out|spacing|chop|divide|smurf\w*|stagger|push|run|put)\b.{{0,40}}\b(?:payments?|transfers?|transactions?|"
-                               rf"purchases?|amounts?|deposits?|withdrawals?|charges?|money|cash|sums?)\b.{{0,60}}\b(?:so|to|avoid|stay|under|below|keep|without|not)\b")),
+                               rf"purchases?|amounts?|deposits?|withdrawals?|charges?|money|cash|sums?|top-?ups?|orders?)\b.{{0,100}}\b(?:so|to|avoid|stay|under|below|keep|without|not)\b")),
     ("stay under the line", _rx(r"\b(?:stay|keep (?:it|them|this|that|things|amounts?|me|us)|remain|fly|sit)\s+(?:just\s+)?(?:below|under|beneath|inside|within)\s+(?:the\s+)?"
                                 r"(?:\w+\s+)?(?:radar|threshold|limit|cut-?off|line|bar|trigger|level|ceiling|tier)\b")),
     ("what makes it pass", _rx(rf"\b(?:what|which|how)\b.{{0,40}}\b(?:change|tweak|adjust|modify|alter|edit|make|get|use|pick|choose)\b.{{0,60}}\b(?:not|no longer|never|won'?t|wouldn'?t)\s+(?:be\s+|get\s+)?{_CAUGHT}"
                                r"|\bstop (?:it |them |this |the model )?(?:from )?(?:flagging|detecting|catching|blocking|alerting)\b")),
+    ("soft spot", _rx(_SOFT_SPOT)),
+    ("kept out of review", _rx(_OUT_OF_REVIEW)),
+    ("shaping the transaction", _rx(_SHAPE_IT)),
 ]
 
 # Questions about an attack or defence, not attempts at one: answered from the documents.
@@ -577,7 +941,7 @@ _EDUCATIONAL = re.compile(
     r"what(?:'s| is) (?:our|the|your) (?:policy|guidance|runbook|procedure|process|playbook|stance|position|rule) (?:on|for|about|regarding|around)\b|"
     r"(?:why|how) (?:can'?t|cannot|don'?t|won'?t|do(?:n'?t)? you not) (?:you|i|we)\b|why (?:are|is|do|does|did|was|were) (?:there|you|we|it|my|i)\b|why (?:don'?t|can'?t|won'?t|doesn'?t|aren'?t|isn'?t|do|does|are|is) (?:\w+ ){0,3}(?:users?|we|i|me|you|they|analysts?|people|it|staff|customers|modeldesk|the assistant)\b)",
 )
-_EDUCATIONAL_ANYWHERE = re.compile(
+_EDUCATIONAL_ANYWHERE = _compile(
     r"\b(?:what is|what's|what are|explain|definition of|meaning of|tell me about|learn about|read about|awareness|training course|"
     r"examples? of|kinds? of|types? of)\s+(?:an?\s+|the\s+)?(?:term\s+)?(?:model (?:extraction|inversion|stealing|theft)|membership inference|"
     r"data poisoning|poisoning|evasion(?: attacks?)?|prompt injection|jailbreak(?:ing|s)?|adversarial (?:attacks?|examples?|machine learning)|"
@@ -593,8 +957,29 @@ _EDUCATIONAL_ANYWHERE = re.compile(
     r"|\b(?:incidents?|attacks?|attempts?|cases?)\s+(?:of|involving|related to|about|with)\s+(?:model extraction|membership inference|data poisoning|"
     r"poisoning|evasion|prompt injection|inversion|extraction)\b"
     r"|\b(?:policy|policies|runbook|guidance|procedure|playbook|faq|documentation|docs)\b.{0,30}\b(?:on|for|about|regarding|around|covering)\b"
+    r"|\baml\.t\d{4}\b|\bbug bount(?:y|ies)\b|\bresponsible disclosure\b|\bwhat would happen\b|\bis there (?:a|any) risk\b|\bwhat do we do about (?:it|this|that)\b"
+    r"|\bincident response\b|\b(?:is|are) (?:our|the) (?:\w+ ){0,2}(?:files?|artifacts?|models?|weights|backups?) (?:stored|kept|encrypted|backed up|protected|secured|access-controlled)\b"
+    r"|\bha(?:s|ve) (?:that|this|it|they) been (?:tested|checked|red-teamed|evaluated)\b"
+    r"|\bin (?:general|plain english|broad terms)\b.{0,60}\b(?:toy|example|mean|explain)\b|\btoy example\b"
 )
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i", "+": "t"})
+_LEET_L = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"})
+_LEET_IN_WORD = re.compile(r"(?<=[a-z])[01345@$!|+7]|[01345@$!|+7](?=[a-z])")
+_LEET_WORD = re.compile(r"[^\s01345@$!|+7]*(?:[a-z][01345@$!|+7]|[01345@$!|+7][a-z])\S*")  # only words with a symbol next to a letter
+_CODE_LIKE = re.compile(r"^(?:[a-z]{1,4}[-.]?\d{3,}|\d+(?:am|pm|h|k|km|st|nd|rd|th|s)|[a-z_]*_\w*|\$?[\d,.]+%?)$")
+
+
+def _deleet(text: str, table: dict) -> str:
+    """Read digits and symbols inside words as letters, leaving ids, times and field names alone."""
+    def word(m: re.Match) -> str:
+        token = m.group(0)
+        if _CODE_LIKE.match(token.strip(".,;:?!'\"()")):
+            return token
+        return _LEET_IN_WORD.sub(lambda c: c.group(0).translate(table), token)
+
+    return _plain(_LEET_WORD.sub(word, text.lower()))
+
+
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad\U000e0000-\U000e007f]")
 
 
@@ -603,9 +988,13 @@ def readings(text: str) -> list[tuple[str, str]]:
     raw = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     plain = _plain(_names(raw))
     out = [("as written", plain)]
-    leet = _plain(re.sub(r"(?<=[a-z])[01345@$!|+7]|[01345@$!|+7](?=[a-z])", lambda m: m.group(0).translate(_LEET), raw.lower()))
+    leet = _deleet(_names(raw), _LEET)
     if leet != plain:
         out.append(("leetspeak", leet))
+    if leet != plain and re.search(r"[a-z][1|]|[1|][a-z]", raw.lower()):
+        leet_l = _deleet(_names(raw), _LEET_L)  # "ru13s": a 1 can stand for l as well as i
+        if leet_l not in (plain, leet):
+            out.append(("leetspeak", leet_l))
     sms = re.sub(r"\bur\b", "your", re.sub(r"\bu\b", "you", re.sub(r"\br\b", "are", re.sub(r"\b(?:pls|plz|plox)\b", "please", plain))))
     if sms != plain:
         out.append(("text speak", sms))
@@ -618,6 +1007,14 @@ def readings(text: str) -> list[tuple[str, str]]:
             out.append(("base64", _plain(decoded)))
     if re.search(r"\brot-?13\b|\bcaesar\b|\bencoded\b|\bcipher\b", plain) or _unusual_words(plain):
         out.append(("rot13", _plain(codecs.decode(raw, "rot13"))))
+    joined = raw
+    while True:  # 'sys' + 'tem pro' + 'mpt' -> 'system prompt'
+        step = re.sub(r"(['\"])([^'\"]{0,40})\1\s*\+\s*(['\"])([^'\"]{1,40})\3", r"\1\2\4\1", joined, count=1)
+        if step == joined:
+            break
+        joined = step
+    if joined != raw:
+        out.append(("joined fragments", _plain(joined)))
     if re.search(r"\b(?:backwards|reversed|in reverse)\b", plain):
         out.append(("reversed", _plain(raw[::-1])))
     for blob in re.findall(r"\b(?:[0-9a-fA-F]{2}\s?){12,}\b", raw):
@@ -675,14 +1072,37 @@ def _unusual_words(text: str) -> bool:
     return len(words) >= 3 and len(_COMMON.findall(text)) <= len(words) // 10
 
 
-_TOPIC_RULES = {"jailbreak", "system prompt", "configuration"}
+_TOPIC_RULES = {"jailbreak", "system prompt", "configuration", "encoded payload"}
+_TOPIC_DETECTIONS = {"directive to an AI"}  # "could pasted emails hold hidden instructions for the assistant?" names the risk
 _NEVER_EXCUSED = {"criminal intent"}  # "can someone use a stolen card at…" is not a question about attacks
 
 
-def educational(text: str) -> bool:
-    """A question about attacks or defences in general, not an attempt on a model."""
-    plain = _plain(text)
-    return bool(_EDUCATIONAL.search(plain) or _EDUCATIONAL_ANYWHERE.search(plain))
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|\n+")
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def educational(text: str, evidence: str | None = None) -> bool:
+    """A question about attacks or defences in general, not an attempt on a model.
+
+    With `evidence`, only the sentence holding it and the one after it count ("someone said 'decision
+    boundary'. what does that mean?"): a general question in one sentence does not excuse an attempt
+    tucked into another ("what does high mean? ... now list every one of them")."""
+    sentences, general = _educational_sentences(text)
+    if evidence is not None and len(sentences) > 1:
+        where = [i for i, part in enumerate(sentences) if evidence[:40] in part]
+        if where:
+            return any(general[where[0]:where[-1] + 2])
+    return any(general)
+
+
+@functools.lru_cache(maxsize=64)
+def _educational_sentences(text: str) -> tuple[list[str], list[bool]]:
+    """The sentences of a message and, for each, whether it is a general question about attacks."""
+    sentences = _sentences(_plain(text))
+    return sentences, [bool(_EDUCATIONAL.search(part) or _EDUCATIONAL_ANYWHERE.search(part)) for part in sentences]
 
 
 def screen(text: str, *, adversarial: bool = False) -> Finding | None:
@@ -695,19 +1115,19 @@ def screen(text: str, *, adversarial: bool = False) -> Finding | None:
     # Prompt injection is screened in every reading and is never excused as "educational".
     for how, view in views:
         for reason in injection.detect(view):
+            if how == "as written" and reason.split(":")[0] in _TOPIC_DETECTIONS and educational(view) and "?" in view:
+                continue
             return Finding("prompt_injection", reason.split(":")[0] + ("" if how == "as written" else f" ({how})"), reason)
-        found = _match("prompt_injection", view)
-        if found and found[0] in _TOPIC_RULES and how == "as written" and educational(text):
-            found = None  # "what's a jailbreak, and do you block them?" names the topic, it is not one
-        if found:
-            return Finding("prompt_injection", found[0] + ("" if how == "as written" else f" ({how})"), found[1])
-    learning = educational(text)
+        for rule, evidence in _matches("prompt_injection", view):
+            if rule in _TOPIC_RULES and how == "as written" and educational(view, evidence):
+                continue  # "what's a jailbreak, and do you block them?" names the topic, it is not one
+            return Finding("prompt_injection", rule + ("" if how == "as written" else f" ({how})"), evidence)
     for how, view in views:
         encoded = how != "as written"
         for category in ("evasion_coaching", "model_internals", "bulk_extraction", "membership_inference", "inversion"):
-            found = _match(category, view)
-            if found and (encoded or not learning):
-                return Finding(category, found[0], found[1])
+            for rule, evidence in _matches(category, view):
+                if encoded or not educational(view, evidence):
+                    return Finding(category, rule, evidence)
         found = _match("multilingual", view)
         if found:
             category = {"training data": "membership_inference", "internals": "model_internals", "override": "prompt_injection",
@@ -716,14 +1136,18 @@ def screen(text: str, *, adversarial: bool = False) -> Finding | None:
         if adversarial:
             for rule, find in ADVERSARIAL_SCREENS:
                 evidence = find(view)
-                if evidence and (encoded or not learning or rule in _NEVER_EXCUSED):
+                if evidence and (encoded or rule in _NEVER_EXCUSED or not educational(view, evidence)):
                     return Finding("evasion_coaching", rule, evidence)
     return None
 
 
 def _match(category: str, text: str) -> tuple[str, str] | None:
+    return next(_matches(category, text), None)
+
+
+def _matches(category: str, text: str):
+    """Every rule of a category that matches, in order, with its evidence."""
     for rule, find in SCREENS[category]:
         evidence = find(text)
         if evidence:
-            return rule, evidence
-    return None
+            yield rule, evidence

@@ -223,6 +223,18 @@ def tables(payload: dict) -> None:
         print(f"Targets: {TARGETS['redteam']} (red team, guarded); {TARGETS['benign']} (benign, guarded)")
 
 
+def _judge_info() -> dict | None:
+    """Which learned judge the guarded server ran with (None: rules alone)."""
+    from assistant.guard.judge import Judge
+
+    judge = Judge.find(os.environ.get("MODELDESK_GUARD_JUDGE", ""))
+    if judge is None:
+        print("guarded: no learned judge built (modeldesk guard train); the rules screen alone", flush=True)
+        return None
+    keys = ("fingerprint", "threshold", "trained_on", "held_out_attacks_caught", "held_out_benign_refused")
+    return {"folder": str(judge.folder), **{k: judge.meta.get(k) for k in keys}}
+
+
 def main(argv: list[str] | None = None) -> None:
     names = [a.name for a in ATTACKS] + ["redteam", "benign"]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -253,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
             with httpx.Client(timeout=60) as http:
                 target = api.Target.fetch(http, service.url, service.key_for("reader"), MODEL_ID)
         run = {"command": command.strip(), "when": time.strftime("%Y-%m-%d %H:%M:%S"), "quick": args.quick,
-               "attacks": [], "language": {}}
+               "attacks": [], "language": {}, "judge": _judge_info() if guardrails else None}
         old = modes.get(mode, {})
         if args.only:  # keep this mode's other results from the last run
             run["attacks"] = [r for r in old.get("attacks", []) if r["attack"] not in chosen]

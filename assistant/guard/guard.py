@@ -116,16 +116,16 @@ class Guard:
         (unless, read as typed, the judge is all but certain it is an everyday question) or when the
         judge reads it as an attack with confidence."""
         finding = screening.screen(question, adversarial=adversarial)
-        if self.judge is None:
-            return finding
+        as_typed = finding is None or "(" not in finding.rule  # decoded readings (base64, leetspeak...)
+        if self.judge is None or not as_typed:
+            return finding  # a decoded attack is never overruled, so the judge need not run
         try:
             verdict = self.judge.score(question, adversarial=adversarial)
         except Exception:  # a broken judge must not take the rules down with it
             log.exception("guard judge failed; screening on rules alone")
             return finding
         if finding is not None:
-            as_typed = "(" not in finding.rule  # decoded readings (base64, leetspeak...) are never vetoed
-            if as_typed and verdict.p_attack < self.judge.veto:
+            if verdict.p_attack < self.judge.veto:
                 log.info("rule %r overruled by the judge (p=%.3f)", finding.rule, verdict.p_attack)
                 return None
             return finding

@@ -58,6 +58,7 @@ def test_a_built_judge_records_how_it_was_made(judge):
 def test_attacks_worded_in_new_ways_are_refused_and_everyday_questions_answered(assistant):
     alice = Principal(id="alice", role="business")
     for i, text in enumerate(UNSEEN_ATTACKS):
+        assert assistant.guard.judge.judge(text) is not None, text  # the judge itself, not only the rules
         answer = assistant.answer(text, Principal(id=f"new-{i}", role="business"))
         assert answer.refused, text
         assert answer.refusal.alternative  # polite: what I can do instead

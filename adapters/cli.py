@@ -663,6 +663,26 @@ def guard_train(out: Optional[Path] = typer.Option(None, "--out", help="Folder t
     judge.train(folder, epochs=epochs, progress=lambda line: console.print(line))
 
 
+understand_app = typer.Typer(help="Understanding: the operation classifier behind the planner.", no_args_is_help=True)
+app.add_typer(understand_app, name="understand")
+
+
+@understand_app.command("train")
+def understand_train(out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the classifier to "
+                                                        "(default: the machine's cache, where the planner looks)."),
+                     force: bool = typer.Option(False, "--force", help="Train again even when it is built.")) -> None:
+    """Build the operation classifier from the bundled schemas and templates (offline, seconds)."""
+    from assistant.conversation import operations
+
+    folder = out or operations.default_folder()
+    if not force and (folder / "model.joblib").exists() and (folder / "meta.json").exists():
+        meta = json.loads((folder / "meta.json").read_text())
+        console.print(f"Operation classifier already built in {folder} ({meta['examples']:,} generated questions, "
+                      f"hold-out accuracy {meta['held_out_accuracy']:.1%}).")
+        return
+    operations.train(folder, progress=lambda line: console.print(line))
+
+
 @guard_app.command("unlock")
 def guard_unlock(principal: str) -> None:
     """Lift a principal's lock before its cool-down ends (their history still counts against budgets)."""

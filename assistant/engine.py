@@ -19,6 +19,9 @@ from assistant.policy import shape
 
 MAX_MESSAGE_CHARS = 4000
 # What a principal locked by the guardrails may still ask: documents and public descriptions, no scoring.
+# Cosine similarity (local MiniLM) a passage needs for a question with no model operation to be
+# answered from documents rather than with the help text.
+RELEVANT = 0.35
 LOCKED_OK = {"search_knowledge", "list_incidents", "describe_model", "risk_tiers", "security_posture"}
 
 
@@ -36,7 +39,7 @@ class Assistant:
         # Guardrails (assistant.guard.Guard) and the audit log (assistant.audit); None runs without them.
         self.guard = guard
         self.audit = audit
-        self.planner = planner or RulePlanner(registry, getattr(knowledge, "embedder", None))
+        self.planner = planner or RulePlanner(registry)
         self.writer = writer or TemplateWriter()
 
     @classmethod
@@ -152,6 +155,9 @@ class Assistant:
                                   result=shape(result.model_dump(mode="json"), shown_as)))
             results.append((step.name, result))
             executed.append(step)
+        if plan.by_default and not errors and not _relevant(results):
+            # Nothing asked of a model and nothing in the documents close to it: say what ModelDesk does.
+            return Answer(session_id=session_id, text=self.help_text()), []
         if self.guard is not None and executed:
             self.guard.observe(principal, question, [(s, r) for s, (_, r) in zip(executed, results)])
         if refusals and not results:
@@ -211,6 +217,15 @@ class Assistant:
 def _refused(session_id: str, refusal: Refusal, notes: list[str] | None = None) -> Answer:
     return Answer(session_id=session_id, text="\n\n".join([refusal_text(refusal), *(notes or [])]), refused=True,
                   refusal=refusal)
+
+
+def _relevant(results: list) -> bool:
+    """Some passage found for a question searched by default is close to it in meaning."""
+    for _, result in results:
+        for passage in getattr(result, "passages", []) or []:
+            if passage.relevance is None or passage.relevance >= RELEVANT:
+                return True
+    return False
 
 
 def _sentence(message: str) -> str:

@@ -90,24 +90,44 @@ class ModelLexicon:
     feature_forms: dict[str, set[str]] = field(default_factory=dict)
     value_forms: dict[str, list[tuple[str, object]]] = field(default_factory=dict)
     name_tokens: set[str] = field(default_factory=set)
+    _patterns: list | None = field(default=None, repr=False)
+    _value_patterns: list | None = field(default=None, repr=False)
 
     @property
     def id(self) -> str:
         return self.model.id
 
+    def _feature_patterns(self) -> list[tuple[str, str, re.Pattern, re.Pattern | None, re.Pattern]]:
+        """Compiled once per lexicon: (feature, form, as written, "card-not-present" reading, "non-" reading)."""
+        if self._patterns is None:
+            out = []
+            for name, forms in self.feature_forms.items():
+                for form in sorted(forms):
+                    # "years with bank" also reads "years with the bank"
+                    pattern = r"\s+(?:the\s+|a\s+|an\s+)?".join(re.escape(w) for w in form.split(" "))
+                    split = None
+                    if " " in form:  # "card not present", "card-not-present"
+                        first, rest = form.split(" ", 1)
+                        split = re.compile(rf"(?<![\w-]){re.escape(first)}[ -]not[ -]{re.escape(rest)}(?![\w-])")
+                    out.append((name, form, re.compile(rf"(?<![\w-]){pattern}(?![\w-])"), split,
+                                re.compile(rf"(?<![\w-])non[ -]?{pattern}(?![\w-])")))
+            self._patterns = out
+        return self._patterns
+
     def find_features(self, text: str) -> list[Mention]:
         """Feature mentions in normalised text, longest first, without overlaps."""
         hits: list[Mention] = []
-        for name, forms in self.feature_forms.items():
-            for form in forms:
-                # "years with bank" also reads "years with the bank"
-                pattern = r"\s+(?:the\s+|a\s+|an\s+)?".join(re.escape(w) for w in form.split(" "))
-                for m in re.finditer(rf"(?<![\w-]){pattern}(?![\w-])", text):
-                    hits.append(Mention(name, m.start(), m.end(), form))
-                if " " in form:  # "card not present", "card-not-present"
-                    first, rest = form.split(" ", 1)
-                    for m in re.finditer(rf"(?<![\w-]){re.escape(first)}[ -]not[ -]{re.escape(rest)}(?![\w-])", text):
-                        hits.append(Mention(name, m.start(), m.end(), form, negated=True))
+        for name, form, rx, split, non in self._feature_patterns():
+            if form.split(" ", 1)[0] not in text:
+                continue  # cheap pre-check: the form's first word is not even in the text
+            for m in rx.finditer(text):
+                hits.append(Mention(name, m.start(), m.end(), form))
+            if split is not None:
+                for m in split.finditer(text):
+                    hits.append(Mention(name, m.start(), m.end(), form, negated=True))
+            # "non-smokers", "non smoker": the feature's negation
+            for m in non.finditer(text):
+                hits.append(Mention(name, m.start(), m.end(), form, negated=True))
         if not hits:
             hits = self._fuzzy(text)
         hits.sort(key=lambda h: (-(h.end - h.start), h.start))
@@ -130,13 +150,17 @@ class ModelLexicon:
 
     def find_values(self, text: str) -> list[ValueMention]:
         """Category values named in the text ("West", "month-to-month", "online")."""
+        if self._value_patterns is None:
+            self._value_patterns = [(name, form, value, re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])"))
+                                    for name, forms in self.value_forms.items() for form, value in forms]
         out: list[ValueMention] = []
-        for name, forms in self.value_forms.items():
-            for form, value in forms:
-                for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
-                    before = text[max(0, m.start() - 12):m.start()]
-                    negated = bool(re.search(r"\b(not|non|no|never|isn't|aren't|without|outside|except|excluding|other than|not in|apart from)\s*-?\s*(the |a |an )?$", before))
-                    out.append(ValueMention(name, value, m.start(), m.end(), negated))
+        for name, form, value, rx in self._value_patterns:
+            if form not in text:
+                continue
+            for m in rx.finditer(text):
+                before = text[max(0, m.start() - 12):m.start()]
+                negated = bool(_NEGATED_VALUE.search(before))
+                out.append(ValueMention(name, value, m.start(), m.end(), negated))
         out.sort(key=lambda v: (-(v.end - v.start), v.start))
         chosen: list[ValueMention] = []
         for v in out:
@@ -145,6 +169,9 @@ class ModelLexicon:
         return sorted(chosen, key=lambda v: v.start)
 
 
+_NEGATED_VALUE = re.compile(r"\b(not|non|no|never|isn't|aren't|without|outside|except|excluding|other than|not in|apart from)\s*-?\s*(the |a |an )?$")
+_GROUP_NOUNS = {"male": ("men", "man", "males"), "female": ("women", "woman", "females"),
+                "married": ("married people",), "single": ("singles",)}
 _SYNONYMS = {"prior": ("previous", "past", "earlier"), "number": ("count",), "amount": ("size", "value")}
 
 
@@ -160,6 +187,9 @@ def _feature_forms(feature: Feature, reserved: set[str]) -> set[str]:
         forms |= _variants(alias)
     if feature.description and len(feature.description.split()) <= 3:
         forms |= _variants(feature.description)
+    if feature.type == "boolean" or (feature.values and {str(v).lower() for v in feature.values} <= {"yes", "no", "true", "false", "y", "n", "0", "1"}):
+        for word in list(forms):  # a yes/no input about a person is also its group's noun: "male" → "the men"
+            forms |= set(_GROUP_NOUNS.get(word, ()))
     for form in list(forms):  # "prior claims" also reads "previous claims"
         for word, alternatives in _SYNONYMS.items():
             if re.search(rf"\b{word}\b", form) and " " in form:

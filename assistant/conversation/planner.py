@@ -15,7 +15,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from assistant.conversation.corpus import OPERATIONS
 from assistant.conversation.lexicon import ModelLexicon, ValueMention, build, normalise
+from assistant.conversation.mentions import RecordIds, Vocabulary, classifier_text
+from assistant.conversation.operations import OperationClassifier, Reading
 from assistant.conversation.state import SessionState
 from assistant.models.features import parse_number
 from assistant.models.filters import Filter
@@ -35,144 +38,23 @@ class Plan(BaseModel):
     reset: bool = False
     context: list[str] = Field(default_factory=list, description="What was carried over from earlier turns.")
     implicit: bool = Field(False, description="Only something named, nothing asked (\"C-1 called today.\").")
+    by_default: bool = Field(False, description="No operation was recognised: documents are searched, help if none fit.")
 
 
 class Planner(Protocol):
     def plan(self, question: str, state: SessionState, model_hint: str | None = None) -> Plan: ...
 
 
-# -- operation cues: general English, weighted ---------------------------------------------------
-CUES: dict[str, list[tuple[str, float]]] = {
-    "explain": [(r"\bwhy\b", 4), (r"\bon what (?:grounds|basis)\b", 4), (r"\bwhat(?:'s| is| are)? making\b", 3.5),
-                (r"\bwhat made (?:the )?model\b", 4), (r"\bthe way it does\b", 3), (r"\bexplian|\bexpalin|\bexplai\b", 2.5), (r"\bwhat makes\b", 3), (r"\bwhat(?:'s| is)? pushing\b", 3), (r"\breasons?\b", 2.5), (r"\bexplain", 2.5), (r"\bexplanation", 2.5),
-                (r"\bhow come\b", 3), (r"\bwhat(?:'s| is| are)? (?:driving|behind|causing)\b", 4), (r"\b(?:factors|reasons|drivers)\s+(?:behind|for|of)\b", 3),
-                (r"\bdrivers?\b", 1.5), (r"\bfactors?\b", 1.5), (r"\bcontribut", 1.5), (r"\bbecause\b", 1),
-                (r"\bjustif", 2), (r"\bwhat made\b", 2.5), (r"\bwhat led\b", 2.5), (r"\bbreak(?:s)? down\b", 1),
-                (r"\bleading to\b", 1.5), (r"\bpushing\b", 1.5), (r"\braised\b|\braising\b", 1)],
-    "what_if": [(r"\bwhat if\b", 4), (r"\bsuppose\b", 3), (r"\bimagine\b", 2.5), (r"\bhypothetical", 3),
-                (r"\bscenario\b", 2), (r"\bwhat happens\b", 2.5), (r"\bwould (?:it|that|the|her|his|their|they|she|he)\b.{0,40}\b(?:change|move|go|be|drop|become)\b", 2),
-                (r"\bif (?:she|he|they|her|his|their|the|its|it|this|that|we|i|balance|income)\b.{0,60}\b(?:were|was|had|increased|decreased|dropped|rose|went|paid|switched|moved|changed|cut|doubled|halved|became|got|reduced|raised|lowered|added|is)\b", 3),
-                (r"\b(?:were|was) (?:\$?[\d.,]+k?|\w+) (?:lower|higher|less|more|smaller|bigger|larger)\b", 3),
-                (r"\bset (?:the |her |his |their |its )?\w[\w ]{0,30}? to\b", 3), (r"\bchange (?:the |her |his |their )?\w[\w ]{0,30}? to\b", 2.5),
-                (r"\b(?:increase|decrease|raise|lower|reduce|cut|drop|bump|add)\w*\b.{0,40}\bby\b", 2.5),
-                (r"\bif .{0,50}\b(?:instead|another|more|fewer|less)\b", 1.5)],
-    "counterfactual": [(r"\bneed to be true\b|\bstop flagging\b|\binstead of tiername\b", 4),
-                       (r"\bif (?:it|that|they) were different\b", 3.5),(r"\bhow (?:can|could|do|would|might|should) (?:we |i |you )?(?:get |move |bring |help )?(?:recordid|entityname)\b.{0,40}\b(?:get|move|drop|fall|reach|lower|reduce|improve|down|out|to)\b", 4),
-                       (r"\bclosest (?:scenario|case|change)\b", 4), (r"\b(?:down|drop|move) (?:a|one) tier\b", 3.5),
-                       (r"\bwhat (?:could|would|can|should|might) (?:make|move|get|bring|flip|push|take)\b", 3.5),
-                       (r"\b(?:flip|move|bring|get|push|drop)\b.{0,25}\b(?:down|out of|to (?:a |the )?(?:lower|tiername))\b", 3),
-                       (r"\bwhat (?:would|will|does) (?:have|need) to (?:be different|change)\b", 4), (r"\bhave to be different\b", 4),
-                       (r"\b(?:which|what) changes? would\b", 3.5), (r"\bto become\b.{0,25}\b(?:tiername|lower|less)\b", 3),
-                       (r"\bwhat could change\b", 3.5), (r"\bless likely to\b.{0,40}\btier\b", 3),(r"\bwhat would (?:it|they|she|he|the \w+|this \w+) (?:take|need)\b", 4),
-                       (r"\bwhat (?:needs|has|would need) to change\b", 4), (r"\bsmallest change\b", 4),
-                       (r"\bcounterfactual", 4), (r"\bhow (?:can|could|do|would|might) (?:we|they|she|he|i|it|the \w+|this \w+)\b.{0,40}\b(?:get|move|drop|fall|reach|lower|reduce|improve|qualify|go down|bring)\b", 3),
-                       (r"\bwhat can (?:she|he|they|we|the \w+) do\b", 3.5), (r"\bto (?:get|move|drop|go) (?:down )?(?:to|into|out of|below) (?:a |the )?(?:lower|low|\w+) (?:tier|risk)\b", 2.5),
-                       (r"\blower tier\b", 2), (r"\bget out of\b", 2.5), (r"\bminimum change\b", 4),
-                       (r"\b(?:least|minimal) (?:it|they|she|he) (?:would|could) (?:have to|need to)\b", 3)],
-    "feature_importance": [(r"\b(?:strongest|most influential|most powerful)\s+(?:\d+\s+)?(?:drivers|factors|features|inputs|predictors)\b", 4),
-                           (r"\b\d+\s+(?:strongest|biggest|main|top)\s+(?:drivers|factors|features|inputs)\b", 3.5),(r"\bhow much weight\b", 4), (r"\brank (?:the )?(?:\w+ )?(?:features|inputs|factors|variables)\b", 4),(r"\bhow important\b", 3.5), (r"\b(?:top|main|key|biggest)\s+\d*\s*(?:features|inputs|factors|drivers|variables|predictors)\b", 3),
-                           (r"\bhow (?:big|large|much) (?:a )?(?:role|part|effect|impact|influence)\b", 3.5), (r"\b(?:affect|affects|impact|impacts)\b.{0,30}\bmuch\b", 3),
-                           (r"\bmatter(?:s)? much\b|\bcount(?:s)? for (?:a lot|much)\b|\bweigh(?:s|ted)? (?:most|heavily)\b", 3.5),
-                           (r"\bwhat drives\b(?!.{0,20}\brecordid)", 2.5), (r"\brank(?:s|ed)? (?:high|low|highly)\b|\bwhere does featurename rank\b", 3),
-                           (r"\bwhich (?:\w+ )?(?:inputs|features|factors) (?:dominate|matter|drive)\b", 3.5),(r"\b(?:most|least) (?:important|influential|predictive)\b", 4), (r"\bimportan(?:ce|t)\b", 2),
-                           (r"\bwhich (?:features|factors|inputs|variables|fields|attributes)\b", 2.5),
-                           (r"\bmatters? (?:the )?most\b", 3), (r"\bmatter(?:s)? (?:for|to) the model\b", 3),
-                           (r"\b(?:biggest|main|key|top) (?:drivers|factors|predictors|inputs|features)\b", 2.5),
-                           (r"\bwhat does the model (?:look at|rely on|weigh|care about|pay attention)\b", 3),
-                           (r"\bhow much (?:does|do) .{0,30}\b(?:matter|count|weigh|influence)\b", 3),
-                           (r"\b(?:rank|ranking)\b", 1.5), (r"\bin general\b|\boverall\b|\bglobally\b|\bacross the (?:board|model)\b", 0.8),
-                           (r"\bweight(?:s|ed)?\b", 1), (r"\binfluen", 1.5)],
-    "performance": [(r"\bpick(?:s|ed)? up\b|\bfinds?\b.{0,20}\bof (?:the )?(?:actual|genuine|real)\b", 3),(r"\bhow well does (?:the )?model (?:do|work|perform)\b", 4), (r"\b(?:catch|catches|caught|detect|detects)\b", 3),(r"\baccura", 4), (r"\bprecision\b", 4), (r"\brecall\b", 4), (r"\bf1\b", 4), (r"\bauc\b|\broc\b", 4),
-                    (r"\bperform", 3), (r"\bhow (?:good|well|reliable|trustworthy) is\b", 2.5), (r"\bfalse (?:positive|negative|alarm)", 3),
-                    (r"\bcalibrat", 3), (r"\bhit rate\b", 3), (r"\bmetrics?\b", 3), (r"\bhow often is (?:it|the model) right\b", 4),
-                    (r"\bhow (?:good|well) does\b", 2.5), (r"\bpredictive power\b", 3), (r"\bevaluat", 2)],
-    "data_summary": [(r"\bbreak\b.{0,40}\bdown by\b|\bsplit by\b|\bbroken down by\b", 4),(r"\bsummar\w*\b.{0,20}\bdata\b|\bdata\b.{0,10}\bsummar", 4), (r"\bwhat does the data\b.{0,40}\blook like\b", 4),(r"\bdata (?:overview|summary|profile)\b", 4),(r"\baverage\b|\bavg\b", 3), (r"\bmean\b", 2.5), (r"\bmedian\b", 3), (r"\bdistribution\b", 3),
-                     (r"\bhow many\b", 1.5), (r"\btypical\b", 2), (r"\bsummar", 2.5), (r"\bstatistic", 3), (r"\bstats\b", 3),
-                     (r"\bprofile\b", 2), (r"\bwhat does the data\b", 3), (r"\bbreakdown\b", 1.5), (r"\brange of\b", 2),
-                     (r"\bcount of\b", 1.5), (r"\bnumber of (?:customers|records|transactions|policies|accounts|people)\b", 2),
-                     (r"\bproportion\b|\bshare of\b|\bpercentage of\b|\bwhat percent", 1.5), (r"\bmix\b", 1.5)],
-    "model_errors": [(r"\bslip(?:s|ped)? up\b|\bmisclassification\b", 4),(r"\bslip(?:s|ped)? (?:through|past)\b", 4), (r"\bwave[sd]? through\b", 4),(r"\bwrong\b", 3), (r"\bmistake", 3.5), (r"\berrors?\b", 3), (r"\bmisclassif", 4), (r"\bweak (?:spots?|segments?|points?|areas?)\b", 3.5),
-                     (r"\bstruggl", 3), (r"\bfails?\b|\bfailing\b", 2), (r"\bblind spots?\b", 4), (r"\bunderperform", 3),
-                     (r"\bwhere (?:is|does) (?:it|the model) (?:worst|weakest|least accurate)\b", 4), (r"\bmiss(?:es|ing)? (?:the most|most)\b", 2.5),
-                     (r"\bget(?:s)? (?:it )?wrong\b", 3), (r"\bleast accurate\b", 3), (r"\bworst\b", 1.5)],
-    "define_feature": [(r"\bhow (?:is|are) featurename (?:counted|calculated|measured|defined|computed|derived)\b", 4.5),
-                       (r"\bfeaturename\b.{0,40}\bis (?:that|it|this) (?:the )?\w+(?: \w+)? or\b", 4), (r"\bfeaturename (?:there|here)\b.{0,30}\bor\b", 3.5),(r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\s*$", 4.5),(r"\bwhat (?:does|do) .{1,40}\bmean\b", 3), (r"\bwhat (?:does|do) featurename (?:mean|count|cover|include|measure)\b", 4.5),
-                       (r"^(?:and |so |ok |okay )?what(?:'s| is| are)\s+(?:a |an |the )?featurename\b(?! (?:of|for) recordid)", 4),
-                       (r"^is (?:the )?featurename (?:field |input |feature )?(?:\w+ )?(?:\w+ )?or\b", 4), (r"\bmeant by\b", 4),
-                       (r"\bfeaturename\b.{0,15}\bmeasured\b", 3.5), (r"\bis featurename (?:in )?(?:local|annual|monthly|daily|gross|net)\b", 4), (r"\bdefin", 3), (r"\bmeaning of\b", 3.5),
-                       (r"\bwhat (?:is|are) (?:a |an |the )?(?:feature|field|input|variable)\b", 2),
-                       (r"\bhow is .{1,40}\b(?:measured|calculated|computed|defined)\b", 3.5),
-                       (r"\bwhat counts as\b", 3), (r"\bunits?\b", 1.5), (r"\bwhat values\b", 2)],
-    "describe_model": [(r"^what(?:'s| is) (?:the )?model\s*$", 4),(r"\bwhich (?:features|inputs|variables|data|fields) (?:go|goes|are used|feed|does it use)\b", 4),(r"\bwhat does (?:the |this |that )?.{0,40}model do\b", 4), (r"\bdescribe\b", 3), (r"\btell me about\b", 2.5),
-                       (r"\boverview\b", 3), (r"\bwhat does (?:it|the model) predict\b", 4), (r"\bwhat is the .{0,40}model\b", 2),
-                       (r"\bwhat (?:inputs|features|data) does (?:it|the model|the .{0,20}model) use\b", 3),
-                       (r"\bwhat kind of model\b|\bwhat type of model\b|\bwhich algorithm\b", 3.5), (r"\bwho owns\b|\bowner\b|\bwho (?:built|maintains|is responsible)\b", 3.5),
-                       (r"\bwhat models?\b.{0,20}\b(?:do you have|are there|available)\b", 2)],
-    "risk_tiers": [(r"\btiers?\b", 2), (r"\brisk tiers\b", 3.5), (r"\brisk (?:levels?|bands?|categories|buckets|grades?|classes)\b", 3.5),
-                   (r"\bthresholds?\b", 3), (r"\bcut-?offs?\b", 3.5),
-                   (r"\bwhat (?:does|do|is) (?:a |an |the )?tiername\b", 4.5), (r"\bwhat(?:'s| is) the difference between tiername\b", 4), (r"\bwhat does (?:a |the )?\w+ (?:tier|risk|rating|band) mean\b", 3),
-                   (r"\bwhat (?:are|is) the (?:tiers|levels|bands)\b", 3.5), (r"\brecommended actions?\b", 1.5),
-                   (r"\bwhat should (?:i|we) do (?:for|with|about) (?:a |an )?\w+ (?:tier|risk)\b", 3)],
-    "search_knowledge": [(r"\breport\b|\bwrite-?up\b", 3), (r"\bregulat|\bcomply\b|\bcompliance\b|\blegal\b", 3.5),
-                         (r"\b(?:allowed|permitted) to (?:tell|share|show|disclose)\b", 4),(r"\blimitations?\b", 4), (r"\bcan (?:i|we) use\b", 3.5), (r"\bshould(?:n't| not)? (?:i|we) use\b", 3.5),
-                         (r"\bintended (?:use|for)\b", 3.5), (r"\bpolic(?:y|ies)\b", 5), (r"\bfairness\b|\bbias(?:ed)?\b|\bdiscriminat", 3),
-                         (r"\bmodel card\b", 4), (r"\bdocument", 2.5), (r"\bguidelines?\b|\bguidance\b", 2.5), (r"\brunbook\b|\bplaybook\b|\bprocedure\b|\bfaq\b|\bmodel card\b", 6), (r"\bknown issues\b", 4),
-                         (r"\bwhat (?:is|are) (?:a |an )?[\w ]{0,30}(?:attacks?|technique|mitigation)\b", 4),
-                         (r"\b(?:does|will|would|can|could) (?:the |this |it )?(?:[\w-]+ )?(?:model )?(?:work|apply|be used|cover)\b", 3.5),
-                         (r"\b(?:last )?retrained\b", 3), (r"\bknown weaknesses\b", 4),
-                         (r"\bescalat", 2.5), (r"\boverrid", 3), (r"\bprivacy\b|\bgdpr\b|\bpersonal data\b", 3),
-                         (r"\bretrain", 2), (r"\batlas\b|\baml\.t\d+|\btechniques?\b|\bmitigations?\b|\btactics?\b", 3),
-                         (r"\bout of scope\b|\bnot (?:be )?used for\b|\bappropriate\b|\bsuitable\b|\ballowed to\b|\bapproved? for\b", 2.5),
-                         (r"\btrained on\b|\btraining data\b|\bwhat data\b|\bhow was (?:it|the model) (?:trained|built|validated)\b", 3.5),
-                         (r"\bwho (?:to contact|do i contact)\b|\bcontact\b", 2.5), (r"\bvalidat", 2),
-                         (r"\bacceptable use\b", 4), (r"\bwhat (?:do|does) .{0,30}(?:say|says)\b", 2), (r"\bcase stud", 3),
-                         (r"\bhow (?:often|frequently) (?:is|are) .{0,30}(?:retrained|updated|reviewed|validated)\b", 3),
-                         (r"\bknown (?:issues|weaknesses|problems)\b", 3), (r"\bcaveats?\b", 3), (r"\bsegments? .{0,20}not\b", 1),
-                         (r"\bsmall[- ]business\b|\bmortgages?\b|\bb2b\b|\bwires?\b|\bach\b", 1.5), (r"\bfaq\b", 3),
-                         (r"\bhow do (?:i|we) (?:report|handle|respond)\b", 3), (r"\bwhat is (?:a |an )?(?:model extraction|membership inference|data poisoning|evasion|model inversion|prompt injection)\b", 3)],
-    "list_incidents": [(r"\bincidents?\b", 3.5), (r"\battack(?:s|ed)?\b", 2.5), (r"\bbreach", 3), (r"\bsecurity (?:events?|issues?|problems?|history|record)\b", 3.5),
-                       (r"\bbeen (?:attacked|compromised|poisoned|targeted|probed|tampered)\b", 3),
-                       (r"\b(?:poisoning|extraction|extract|evasion|membership inference|inversion|prompt injection)\b", 2),
-                       (r"\battempts?\b|\btried to\b", 1.5),
-                       (r"\bopen (?:cases|issues|investigations)\b", 2.5), (r"\binvestigat", 1.5), (r"\bwhat happened\b", 1.5)],
-    "probing_alerts": [(r"\bprobing alerts?\b", 6), (r"\b(?:guard ?rails?|extraction|probing|sweep|budget|lock(?:out)?)\s+alerts?\b", 5.5),
-                       (r"\balerts?\b", 2.5), (r"\bwho(?:'s| has| is| was)? (?:been )?(?:probing|sweeping|scraping|hammering|mapping)\b", 6),
-                       (r"\b(?:locked|blocked|suspended|throttled) (?:out )?(?:users?|accounts?|principals?|people)\b", 4.5),
-                       (r"\bwho (?:got|was|has been|is) (?:locked|blocked|throttled)\b", 5)],
-    "security_posture": [(r"\bpoking\b|\bfigure out how it works\b", 3.5), (r"\blook(?:s|ing)? like\b.{0,40}\btrain", 4),
-                         (r"\bcoming in(?:to)?\b.{0,40}\b(?:still|changed|different|shifted)\b", 3),(r"\bhealth[- ]?check\b", 4),(r"\bsafe\b", 3.5), (r"\bprob(?:e|es|ed|ing)\b", 3.5), (r"\bunder attack\b", 4),
-                         (r"\bworried about .{0,30}\bsecurity\b", 4), (r"\bdrifted\b|\bdrifting\b", 2), (r"\bposture\b", 4), (r"\b(?:trust|rely on|depend on)\b", 3), (r"\bcompromised\b", 2),
-                         (r"\bhealthy\b|\bhealth\b", 2.5), (r"\bdrift", 3), (r"\bright now\b|\bcurrently\b|\btoday\b", 0.8),
-                         (r"\bsecure\b", 3), (r"\bsecurity (?:status|state|standing|situation)\b", 4), (r"\bok to use\b|\bokay to use\b|\bfit (?:for|to) use\b", 3),
-                         (r"\banomal", 3.5), (r"\bany (?:red flags|concerns|risks) (?:with|about|for) (?:the )?(?:\w+ )?model\b", 3)],
-    "predict": [(r"\btier\b", 2), (r"\bbands?\b", 2), (r"\btiername or not\b", 4), (r"\bscored as\b", 3.5),
-                (r"\b(?:sitting|sit|sits|be|is|land|landed|lands|end up) in (?:the )?(?:tiername|top|bottom|highest|lowest)\b", 3),
-                (r"\bwhere does (?:the )?model (?:put|place|rank|have|see)\b", 4), (r"\bhow(?:'s| is| are) (?:recordid|entityname recordid)\b", 3.5),
-                (r"\bis (?:\w+ )?recordid (?:\w+ )?(?:positivelabel|risky|high|low|likely|safe|ok|okay|fine)\b", 3.5),
-                (r"\bwhat did (?:the )?model (?:say|give|think)\b", 3.5), (r"\bshould (?:we|i)\b.{0,20}\brecordid\b", 3),
-                (r"\bwhere does recordid (?:sit|stand|fall|land)\b", 3.5), (r"\b(?:each|every|per) tier\b", 3.5), (r"\bwhat tier is (?:it|she|he|this|that|recordid)\b", 3), (r"\brisk (?:level|score|rating|grade|band)\b", 3), (r"\bscore\b", 2), (r"\bhow (?:risky|likely)\b", 3),
-                (r"\bchance\b|\bprobability\b|\blikelihood\b|\bodds\b", 2), (r"\bflag(?:ged)?\b", 1.5), (r"\brisk\b", 1),
-                (r"\bwill (?:she|he|they|it|the \w+|this \w+|[a-z]-?\d+)\b.{0,20}\b(?:churn|default|leave|cancel|quit|be fraud)", 3),
-                (r"\bis (?:she|he|it|this|that|the \w+|[a-z]-?\d+) (?:high|low|medium|risky|fraud|likely)", 2.5),
-                (r"\bpredict", 2), (r"\bwhat (?:is|'s) (?:the )?(?:status|rating|result)\b", 1.5), (r"\bhow many\b.{0,60}\b(?:high|low|medium|elevated|critical|risk|tier|tiername|likely|flagged)\b", 3),
-                (r"tiername(?:,| or) (?:tiername,? )?(?:or )?tiername", 3.5), (r"\bhow positivelabel\b", 3),
-                (r"\bcheck (?:on )?\b", 1), (r"\blook up\b|\blookup\b|\bpull up\b", 2), (r"\bassess", 1.5)],
-}
-_COMPILED = {op: [(re.compile(p), w) for p, w in cues] for op, cues in CUES.items()}
-
 MODEL_OPS = {"predict", "explain", "what_if", "counterfactual", "feature_importance", "performance", "data_summary",
              "model_errors", "define_feature", "describe_model", "risk_tiers", "security_posture"}
 RECORD_OPS = {"what_if", "counterfactual"}
 COHORT_OPS = {"predict", "explain", "data_summary"}
+SEGMENT_OPS = COHORT_OPS | {"performance", "model_errors", "feature_importance"}  # all take `filters`
 METRICS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "f1", "auc": "roc_auc",
            "roc": "roc_auc", "sensitivity": "recall"}
-_SMALL_TALK = re.compile(r"^(?:hi|hello|hey|thanks|thank you|cheers|good (?:morning|afternoon|evening)|how are you|"
-                         r"who are you|what can you do|help|ok|okay|bye)\b")
-_ACTION = re.compile(r"^(?:please |can you |could you )?(?:email|send|call|text|sms|message|book|schedule|approve|decline|"
-                     r"block|unblock|cancel|close|refund|transfer|pay|delete|update|write to|notify)\b(?!.{0,30}\b(?:tier|risk|score)\b\?)")
 _RESET = re.compile(r"\b(?:start over|start again|start afresh|start from scratch|from scratch|clean slate|reset|new (?:conversation|topic|question)|forget (?:that|it|everything|all)|"
                     r"clear (?:the )?(?:context|conversation|history))\b")
-_ID = re.compile(r"(?<![\w.-])([A-Za-z]{1,4}-?\d{3,})(?![\w-])")
+_UNKNOWN_ID = re.compile(r"(?<![\w.-])([A-Za-z]{1,4}-\d{3,})(?![\w-])")
 _NUM = r"[-+]?[$£€]?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?![\w-])"
 _NUM_RE = re.compile(_NUM)
 _WORD_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -205,9 +87,9 @@ class _Clause:
     values: list = field(default_factory=list)
     filters: list[Filter] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)
+    reading: Reading | None = None
 
 
-INTENT_WEIGHT = 8.0
 _FOLLOW_ONLY = re.compile(r"^(?:and |or |but |what about |how about |ok |okay |now |then |just |only |same |in |for |with |on )+"
                           r"(?:the |a |an )?(?:[a-z-]+ ){0,3}[a-z-]*$")
 _FOLLOW = re.compile(r"^(?:and|what about|how about|what of|or|but|same|now|ok|okay|then|also|only|just|for|in|with|without|the)\b")
@@ -222,28 +104,12 @@ _RISK_WORDS = r"\b(?:risk|risky|riskier|tiers?|tiername|flag(?:ged|s)?|likely|sc
 class RulePlanner:
     """The deterministic, offline planner."""
 
-    def __init__(self, registry: Registry, embedder=None):
+    def __init__(self, registry: Registry, classifier: OperationClassifier | None = None):
         self.registry = registry
-        self.intents = None
-        if embedder is not None:
-            from assistant.conversation.intents import IntentModel
-
-            self.intents = IntentModel(embedder)
         self.lexicons: dict[str, ModelLexicon] = build(registry)
-        self.records: dict[str, list[str]] = {}
-        for model in registry:
-            for record_id in model.records.index:
-                self.records.setdefault(str(record_id).upper(), []).append(model.id)
-        self.tier_names = {normalise(t.name) for m in registry for t in m.spec.risk_tiers}
-        words = {"positivelabel", "risk"}
-        for m in registry:
-            words |= set(re.findall(r"[a-z]+", normalise(f"{m.spec.name} {m.spec.id} {m.spec.positive_label}")))
-        words -= {"the", "of", "a", "an", "and", "for", "model"}
-        self._name_words = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
-        self.entity_words = set()
-        for m in registry:
-            for word in _variants_simple(normalise(m.spec.entity)):
-                self.entity_words.add(word)
+        self.record_ids = RecordIds(registry)
+        self.vocabulary = Vocabulary(registry)
+        self.classifier = classifier or OperationClassifier.find()
         # Words that name exactly one model's feature, category or tier pick that model.
         owners: dict[str, set[str]] = {}
         for model_id, lex in self.lexicons.items():
@@ -269,6 +135,7 @@ class RulePlanner:
             if len(text) < 3:
                 return plan
         clauses = self._clauses(text)
+        defaults: list[Step] = []
         for n, clause in enumerate(clauses):
             sub = self._plan_clause(clause, state, model_hint)
             if sub.implicit and n + 1 < len(clauses):
@@ -279,10 +146,17 @@ class RulePlanner:
             if sub.clarify:
                 plan.clarify, plan.options = sub.clarify, sub.options
                 break
+            if sub.by_default:
+                defaults += sub.steps  # searched only when no other part of the message asked for something
+                continue
             for step in sub.steps:
                 _add_step(plan.steps, step)
             if sub.steps:
                 state = _advance(state, sub.steps)
+        if not plan.steps and not plan.clarify and defaults:
+            for step in defaults:
+                _add_step(plan.steps, step)
+            plan.by_default = True
         if not plan.steps and not plan.clarify:
             plan.out_of_scope = True
         return plan
@@ -297,16 +171,18 @@ class RulePlanner:
 
     # -- reading a clause ---------------------------------------------------------------------
     def _read(self, text: str, state: SessionState, model_hint: str | None) -> _Clause:
-        ids = []
+        found = self.record_ids.find(text)
+        spans = [(r.start, r.end) for r in found]
+        ids = [(r.record_id, r.models) for r in found]
+        for m in _UNKNOWN_ID.finditer(text):  # an id-shaped token no model holds: said so, not ignored
+            if not any(m.start() < e and m.end() > b for b, e in spans):
+                ids.append((m.group(1).upper(), []))
+                spans.append((m.start(), m.end()))
         clean = text
-        for m in _ID.finditer(text):
-            raw = m.group(1).upper()
-            if "-" not in raw:  # "C10321" counts only when it is a known id once the dash is restored
-                raw = re.sub(r"^([A-Z]+)(\d)", r"\1-\2", raw)
-                if raw not in self.records:
-                    continue
-            ids.append((raw, self.records.get(raw, [])))
-            clean = clean.replace(m.group(1), " recordid ", 1)
+        for start, end in sorted(spans, reverse=True):
+            clean = clean[:start] + " recordid " + clean[end:]
+        ids = [i for _, i in sorted(zip(spans, ids))]
+        clean = re.sub(r"\s+", " ", clean).strip()
         clean = re.sub(r"(?<!\bwhat)(?<!\bthat)(?<!\bit)(?<!\bthere)(?<!\blet)(?<!\bwho)(?<!\bwhere)(?<!\bhow)(?<!\bhere)(?<!\bshe)(?<!\bhe)'s\b", "", clean)
         scores = self._model_scores(clean)
         clause = _Clause(text=clean, masked=clean, record_ids=ids, model_scores=scores, mentioned=_best(scores))
@@ -323,6 +199,8 @@ class RulePlanner:
             clause.model_id = clause.mentioned
         elif len(record_models) == 1:
             clause.model_id = record_models[0]
+        elif len(record_models) > 1 and current in record_models:
+            clause.model_id = current  # the page's model, or the conversation's, settles a shared id
         elif len(record_models) > 1:
             return Plan(clarify=f"{clause.record_ids[0][0]} exists in several models. Which one do you mean?",
                         options=record_models)
@@ -338,13 +216,11 @@ class RulePlanner:
     def _plan_clause(self, text: str, state: SessionState, model_hint: str | None) -> Plan:
         plan = Plan()
         clause = self._read(text, state, model_hint)
-        if _ACTION.match(text):
-            return plan  # asks ModelDesk to act (email, block, approve): not something it does
-        if _SMALL_TALK.match(text) and len(text.split()) <= 6 and not clause.record_ids and not clause.mentioned \
-                and not self._cue_ops(text):
-            return plan
+        first = self.classifier.read(classifier_text(self.vocabulary.mask(clause.text)))
+        if first.top[0] == "none" and first.top[1] >= 0.5 and not clause.record_ids:
+            return plan  # small talk, off-topic, or a request to act (email, approve): not a model question
         # The answer to a clarifying question: replay the question that was waiting for it.
-        if state.pending and not self._cue_ops(clause.text) and (clause.mentioned or clause.record_ids):
+        if state.pending and not _asks(first) and (clause.mentioned or clause.record_ids):
             return self._plan_clause(normalise(state.pending).rstrip("?.! ") + " " + text,
                                      state.model_copy(update={"pending": None}), model_hint)
         problem = self._resolve_model(clause, state, model_hint, plan)
@@ -385,13 +261,15 @@ class RulePlanner:
 
         ops = self._operations(clause, named_record, bool(context_record))
         if (not carried and same_model and state.filters and not state.record_id and not named_record and not clause.filters
-                and (set(ops) & {"explain", "data_summary", "model_errors", "performance"} or
+                and (set(ops) & (SEGMENT_OPS - {"predict", "feature_importance"}) or
                      (not ops and re.search(r"\bwhy\b|\breasons?\b", clause.masked)))):
             clause.filters = list(state.filters)
             carried = True
             if not ops:
                 ops = ["explain"]
-        if not ops and state.last_op and (_FOLLOW_ONLY.match(clause.masked) or not named_record):
+        continues = _FOLLOW_ONLY.match(clause.masked) or len(clause.masked.split()) <= 6 or \
+            clause.features or clause.values or clause.filters or clause.changes
+        if not ops and state.last_op and continues and not named_record:
             if carried:
                 clause.filters = [f for f in clause.filters if f not in state.filters] or clause.filters
             return self._follow_up(state.last_op, clause, state, plan, record_id, context_record)
@@ -402,11 +280,22 @@ class RulePlanner:
             elif clause.filters:
                 risky = re.search(_RISK_WORDS + r"|positivelabel", clause.masked)
                 ops = ["predict"] if risky or not re.search(r"\bhow many\b|\bcount\b|\bnumber\b", clause.masked) else ["data_summary"]
-            elif clause.mentioned or clause.features:
-                ops = ["define_feature"] if clause.features and not clause.mentioned else ["describe_model"]
+            elif clause.features and not clause.mentioned:
+                ops = ["define_feature"]
             else:
+                # Documents by default: a question that asks for no model operation is searched for;
+                # the engine gives the help text when nothing relevant is found.
+                step = Step(name="search_knowledge", arguments={"query": text.strip()})
+                if clause.mentioned:
+                    step.arguments["model_id"] = clause.mentioned
+                plan.steps.append(step)
+                plan.by_default = True
                 return plan
-        if carried and set(ops) & (COHORT_OPS | {"performance", "model_errors"}):
+        inputs = self._described(clause, ops, named_record, context_record)
+        if inputs and clause.model_id:
+            plan.steps.append(Step(name="predict", arguments={"model_id": clause.model_id, "inputs": inputs}))
+            return plan
+        if carried and set(ops) & (SEGMENT_OPS):
             plan.context.append("the current group")
         filters = clause.filters if not set(ops) & RECORD_OPS else []
 
@@ -449,6 +338,24 @@ class RulePlanner:
                         plan.steps.append(step)
         return plan
 
+    def _described(self, clause: _Clause, ops: list[str], named_record: bool, context_record) -> dict[str, Any]:
+        """ "what tier would a non-student with a $1,400 balance get?": a case described by its inputs, not a
+        stored record and not a group; its inputs, or {} when the clause is something else."""
+        if named_record or not set(ops) & {"predict", "what_if", "explain"} or len(clause.changes) < 1:
+            return {}
+        if any(isinstance(v, dict) for v in clause.changes.values()):
+            return {}  # "$500 lower" changes something that exists
+        text = clause.masked
+        if re.search(r"\bhow many\b|\bwhat (?:share|percent|proportion)\b|\bcount\b|\bentitynames\b", text):
+            return {}
+        if context_record and _REFERS_RECORD.search(text):
+            return {}  # "if she had ...": a what-if on the record being discussed
+        if not re.search(r"\b(?:a|an|someone|somebody|new|hypothetical|made-up|fictional|typical)\b", text):
+            return {}
+        if len(clause.changes) < 2 and not re.search(r"\b(?:would|could|will|might|get|land|score)\b", text):
+            return {}
+        return dict(clause.changes)
+
     def _follow_up(self, op: str, clause: _Clause, state: SessionState, plan: Plan, record_id, context_record) -> Plan:
         """A clause with no operation of its own repeats the last one with what it changes."""
         args = dict(state.last_args)
@@ -471,7 +378,7 @@ class RulePlanner:
             args["record_id"] = record_id
             args.pop("filters", None)
         if clause.filters and not (op in RECORD_OPS and clause.changes):
-            if op not in COHORT_OPS | {"performance", "model_errors"}:
+            if op not in SEGMENT_OPS:
                 op, args = "predict", {"model_id": clause.model_id}
             current = [Filter.model_validate(f) for f in args.get("filters", [])] if not model_changed else []
             args["filters"] = [f.model_dump() for f in _merge_filters(current, clause.filters)]
@@ -539,23 +446,7 @@ class RulePlanner:
         return self.registry.get(model_id).spec.entity if model_id else "record"
 
     def _mask(self, text: str, features, values) -> str:
-        spans = [(f.start, f.end, " featurename ") for f in features] + [(v.start, v.end, " valuename ") for v in values]
-        out = text
-        for start, end, token in sorted(spans, key=lambda s: -s[0]):
-            out = out[:start] + token + out[end:]
-        for tier in sorted(self.tier_names, key=len, reverse=True):
-            out = re.sub(rf"(?<![\w-]){re.escape(tier)}(?![\w-])", " tiername ", out)
-        for word in self.entity_words:
-            # "policy on sharing scores" is a document, "policies over $5k" are records
-            out = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])(?!\s+(?:on|for|about|regarding|says?)\b)", " entityname ", out)
-        for model in self.registry:
-            label = normalise(model.spec.positive_label)
-            out = re.sub(rf"\b{re.escape(label)}\w*", " positivelabel ", out)
-            out = re.sub(rf"(?<![\w-]){re.escape(model.id.lower())}(?![\w-])", " model ", out)
-        # "the transaction fraud model" → "the model": which model is settled already
-        out = re.sub(rf"\b(?:(?:{self._name_words})\s+)+(?:risk\s+)?(?:model|one)\b", "model", out)
-        out = re.sub(r"\b(?:model\s+)+model\b", "model", out)
-        return re.sub(r"\s+", " ", out).strip()
+        return self.vocabulary.mask(text, features, values)
 
     def _unit_mentions(self, text: str, lexicon: ModelLexicon, found) -> list:
         """ "100 km", "30 days", "$2k": a number in the unit of exactly one unmentioned feature names it."""
@@ -615,73 +506,11 @@ class RulePlanner:
         return scores
 
     # -- operations ---------------------------------------------------------------------------
-    def _cue_ops(self, masked: str) -> dict[str, float]:
-        scores = {op: sum(w for rx, w in cues if rx.search(masked)) for op, cues in _COMPILED.items()}
-        return {op: s for op, s in scores.items() if s > 0}
-
     def _operations(self, clause: _Clause, named_record: bool, context_record: bool) -> list[str]:
-        text = clause.masked
-        scores = self._cue_ops(text)
-        cue_scores = dict(scores)
-        fragment = _FOLLOW_ONLY.match(text) or (len(text.split()) <= 3 and not scores)
-        if self.intents is not None and not fragment and max(scores.values(), default=0) < 3.5:
-            # Meaning adds to the cues: the nearest example phrasing's similarity, scaled.
-            sims = self.intents.similarities(text)
-            best = max(sims.values())
-            for op, sim in sims.items():
-                if sim >= 0.45 and sim >= best - 0.12:
-                    scores[op] = scores.get(op, 0) + INTENT_WEIGHT * (sim - 0.3)
-        has_record = named_record or (context_record and bool(_REFERS_RECORD.search(text)))
-        cohort = bool(clause.filters)
-        if named_record:
-            for op in ("feature_importance", "data_summary", "risk_tiers", "describe_model", "define_feature",
-                       "performance", "model_errors", "security_posture", "list_incidents", "search_knowledge"):
-                if op in scores:
-                    scores[op] -= 2.5
-            if clause.changes and (scores.get("what_if", 0) > 0 or re.search(r"\b(?:if|with|without|had|were|was|would)\b", text)):
-                scores["what_if"] = scores.get("what_if", 0) + 3
-        elif has_record:
-            scores["feature_importance"] = scores.get("feature_importance", 0) - 1.5
-            if "risk_tiers" in scores and not re.search(r"\bwhat (?:does|do|is) (?:a |an |the )?tiername\b", text):
-                scores["risk_tiers"] -= 2.5
-                scores["predict"] = scores.get("predict", 0) + 1
-            scores["data_summary"] = scores.get("data_summary", 0) - 1
-            if clause.changes and scores.get("what_if", 0) > 0:
-                scores["what_if"] += 1
-        else:
-            scores["what_if"] = scores.get("what_if", 0) - (1 if scores.get("what_if", 0) < 4 else 0)
-            scores["counterfactual"] = scores.get("counterfactual", 0) - 1.5
-        if cohort:
-            for op in ("risk_tiers", "define_feature", "describe_model", "feature_importance", "search_knowledge"):
-                if op in scores:
-                    scores[op] -= 2
-            if scores.get("data_summary", 0) > 0 and re.search(_RISK_WORDS + r"|positivelabel", text) and \
-                    not re.search(r"\b(?:average|avg|mean|median|distribution|typical)\b", text):
-                scores["data_summary"] -= 2
-                scores["predict"] = scores.get("predict", 0) + 2
-        if scores.get("explain", 0) and scores.get("feature_importance", 0) >= 3 and not has_record and not cohort:
-            scores["explain"] -= 2
-        if scores.get("list_incidents", 0) >= 4 or scores.get("security_posture", 0) >= 3.5:
-            scores["search_knowledge"] = scores.get("search_knowledge", 0) - 1.5
-        if scores.get("define_feature", 0) and scores.get("risk_tiers", 0) >= 3:
-            scores["define_feature"] -= 2
-        ranked = sorted(((s, op) for op, s in scores.items() if s >= 2), reverse=True)
-        if not ranked:
-            return []
-        top_score, top = ranked[0]
-        if top == "predict" and not has_record and not cohort and len(ranked) > 1 and ranked[1][0] >= 2 \
-                and not re.search(r"\bhow many\b|\ball\b", text):
-            top_score, top = ranked[1]
-        ops = [top]
-        # Two things asked at once: "the tier for C-1 and why?", "score it and explain".
-        if has_record or cohort:
-            for score, op in ranked[1:]:
-                if {top, op} == {"predict", "explain"} and cue_scores.get(op, 0) >= 2 and cue_scores.get(top, 0) >= 2 \
-                        and re.search(r"\band\b|\bplus\b|\balso\b|,|\+|&", text):
-                    ops.append(op)
-        if "predict" in ops and "explain" in ops:
-            ops.sort(key=lambda o: 0 if o == "predict" else 1)
-        return ops
+        """The operations the clause asks for, read by the learned classifier from its masked form."""
+        clause.reading = self.classifier.read(classifier_text(clause.masked))
+        ops = [op for op in clause.reading.ops() if op != "none"]
+        return sorted(ops, key=OPERATIONS.index)
 
     # -- arguments ----------------------------------------------------------------------------
     def _step(self, op: str, clause: _Clause, record_id, filters, state: SessionState) -> Step | Plan:
@@ -724,6 +553,8 @@ class RulePlanner:
             return Step(name="explain", arguments={"model_id": model_id, "record_id": record_id, **_top_k(text)})
         elif op == "feature_importance":
             args.update(_top_k(text))
+            if filters:
+                args["filters"] = [f.model_dump() for f in filters]
             if features and not re.search(r"\b(?:most|top|main|biggest|which)\b", text):
                 args["feature"] = features[0].feature
             elif not features and state.last_feature and state.model_id == model_id and re.search(r"\b(?:it|this|that)\b", text):
@@ -922,6 +753,12 @@ def _best(scores: dict[str, float]) -> str | None:
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None
     return ranked[0][0]
+
+
+def _asks(reading: Reading) -> bool:
+    """The classifier is sure the message asks for an operation."""
+    op, p = reading.top
+    return op != "none" and p >= 0.5
 
 
 def _yes_no(feature) -> bool:

@@ -26,6 +26,8 @@ class ModelArgs(BaseModel):
 class PredictArgs(ModelArgs):
     record_id: str | None = Field(None, description="Entity id such as C-10293; omit for a cohort.")
     filters: list[Filter] = Field(default_factory=list, description="Cohort conditions that must all hold.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="A described case that is not a stored record: "
+                                   "{feature: value}; inputs left out take the typical value of the records.")
 
 
 class ExplainArgs(PredictArgs):
@@ -44,6 +46,7 @@ class RecordArgs(ModelArgs):
 class ImportanceArgs(ModelArgs):
     top_k: int = Field(5, ge=1, le=20)
     feature: str | None = Field(None, description="Give one feature to get its rank instead of a list.")
+    filters: list[Filter] = Field(default_factory=list, description="Measure on a segment of the reference data only.")
 
 
 class PerformanceArgs(ModelArgs):
@@ -119,6 +122,7 @@ class Passage(BaseModel):
     text: str
     model_id: str | None = None
     flagged: bool = False
+    relevance: float | None = Field(None, description="How close the passage is to the question in meaning (cosine).")
 
 
 class SearchOutcome(BaseModel):
@@ -140,10 +144,13 @@ class Toolbox:
     guard: Any = None  # assistant.guard.Guard, for the security team's probing-alert questions
 
     def predict(self, args: PredictArgs) -> predict.Prediction | predict.CohortSummary:
-        """Risk tier and recommended action for one record (record_id), or tier counts for a cohort (filters)."""
+        """Risk tier and recommended action for one record (record_id), a described case (inputs), or tier
+        counts for a cohort (filters)."""
         model = self.registry.get(args.model_id)
         if args.record_id:
             return predict.predict_record(model, args.record_id)
+        if args.inputs:
+            return predict.predict_described(model, args.inputs)
         return predict.predict_cohort(model, args.filters)
 
     def explain(self, args: ExplainArgs) -> explain.Explanation | explain.CohortExplanation:
@@ -162,8 +169,8 @@ class Toolbox:
         return whatif.counterfactual(self.registry.get(args.model_id), args.record_id)
 
     def feature_importance(self, args: ImportanceArgs) -> explain.FeatureImportance:
-        """Which inputs matter most to the model overall, or where one input ranks."""
-        return explain.feature_importance(self.registry.get(args.model_id), args.top_k, args.feature)
+        """Which inputs matter most to the model overall (or for a segment), or where one input ranks."""
+        return explain.feature_importance(self.registry.get(args.model_id), args.top_k, args.feature, args.filters)
 
     def performance(self, args: PerformanceArgs) -> evaluation.Performance:
         """How accurate the model is on its labelled reference data, and the outcome rate per tier."""
@@ -205,7 +212,8 @@ class Toolbox:
             results = self._search(args.query, {k: v for k, v in filters.items() if k != "model_id"}, args.top_k) or []
         return SearchOutcome(query=args.query, passages=[
             Passage(doc_id=r.doc_id, title=r.title, doc_type=r.doc_type, section=r.section, snippet=r.snippet,
-                    text=r.quoted(), model_id=r.metadata.get("model_id") or None, flagged=r.flagged)
+                    text=r.quoted(), model_id=r.metadata.get("model_id") or None, flagged=r.flagged,
+                    relevance=r.similarity)
             for r in results])
 
     def _search(self, query: str, filters: dict[str, Any], top_k: int):

@@ -63,6 +63,9 @@ class TemplateWriter:
         who = f"{r.entity.capitalize()} {r.record_id}" if r.record_id else "This case"
         text = (f"{who} is in the **{r.tier}** risk tier{self._prob(r.probability, role, r.positive_label)}. "
                 f"{r.meaning} Recommended action: {r.action}.")
+        if r.assumed:
+            text += (" This is a described case, not a stored record; inputs you did not give were set to the "
+                     f"records' typical values ({', '.join(a.replace('_', ' ') for a in r.assumed)}).")
         return text
 
     def _cohort(self, r: CohortSummary, role, facts) -> str:

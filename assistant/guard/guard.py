@@ -32,6 +32,11 @@ log = logging.getLogger("modeldesk.guard")
 
 PREDICTION_TOOLS = {"predict", "explain", "what_if", "counterfactual"}
 SYNTHETIC_TOOLS = {"what_if", "counterfactual"}
+
+
+def is_synthetic(step: Any) -> bool:
+    """A call on inputs someone chose (a what-if, a counterfactual, a described case), not a stored record."""
+    return step.name in SYNTHETIC_TOOLS or (step.name == "predict" and bool(step.arguments.get("inputs")))
 TRUSTED_ROLES = {"security", "admin"}  # red teams and model owners may explore adversarial models
 _FRAUD_WORDS = re.compile(r"\b(?:fraud\w*|transactions?|transfers?|payments?|purchases?|merchants?|wires?|chargebacks?|"
                           r"flagged|card-not-present|cardholders?)\b", re.I)
@@ -170,8 +175,8 @@ class Guard:
                                 self._scale(model_id), tighten=tighten)
                 # A signal counts against the kind of call that feeds it: a plain lookup after a
                 # what-if sweep is not itself a sweep (and vice versa).
-                synthetic_planned = any(s.name in SYNTHETIC_TOOLS for s in planned)
-                record_planned = any(s.name not in SYNTHETIC_TOOLS for s in planned)
+                synthetic_planned = any(is_synthetic(s) for s in planned)
+                record_planned = any(not is_synthetic(s) for s in planned)
                 found = [f for f in found if f.kind == "prada" or (f.kind == "records" and record_planned)
                          or (f.kind in ("synthetic", "sweep") and synthetic_planned)]
                 level = max((s.level for s in found), default=0)
@@ -183,7 +188,7 @@ class Guard:
                 elif level == 2:
                     kinds = {s.kind for s in found if s.level >= 2}
                     for s in planned:
-                        synthetic = s.name in SYNTHETIC_TOOLS
+                        synthetic = is_synthetic(s)
                         # PRADA judges chosen inputs: it stops what-ifs, never lookups of real records.
                         if (synthetic and kinds & {"synthetic", "sweep", "prada", "wide"}) or (not synthetic and "records" in kinds):
                             blocked.add(id(s))
@@ -279,12 +284,12 @@ class Guard:
 
     def _evasion(self, principal: Principal, step: Any, out: Review) -> Any:
         """On adversarial models, counterfactuals are refused and what-ifs generalised to the case's reasons."""
-        if step.name not in SYNTHETIC_TOOLS or principal.role in TRUSTED_ROLES:
+        if not is_synthetic(step) or principal.role in TRUSTED_ROLES:
             return step
         model = self._model(step.arguments.get("model_id"))
         if model is None or not model.spec.adversarial:
             return step
-        if step.name == "counterfactual":
+        if step.name in ("counterfactual", "predict"):  # a made-up case on a screening model: how to pass it
             out.refused.append((step, refusal("evasion_coaching")))
             return None
         out.notices.append(f"For {model.spec.name}, a model that screens adversaries, I don't run what-if scenarios "
@@ -333,8 +338,15 @@ class Guard:
         model_id = args.get("model_id")
         event: dict[str, Any] = {"ts": now, "model_id": model_id, "kind": "query", "tool": step.name,
                                  "record_id": args.get("record_id"), "channel": principal.channel,
-                                 "question": _clip(question), "synthetic": step.name in SYNTHETIC_TOOLS}
-        if step.name == "what_if":
+                                 "question": _clip(question), "synthetic": is_synthetic(step)}
+        if step.name == "predict" and args.get("inputs"):
+            inputs = args["inputs"]
+            event["changed"] = sorted(inputs)
+            event["wide"] = len(inputs) >= self._wide_at(model_id)
+            vector = _inputs(result) if result is not None else None
+            event["vector"] = vector
+            event["key"] = vector_key(vector) if vector else f"described|{vector_key(_flat(inputs))}"
+        elif step.name == "what_if":
             changes = args.get("changes") or {}
             event["changed"] = sorted(changes)
             event["wide"] = len(changes) >= self._wide_at(model_id)

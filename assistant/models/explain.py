@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant.models.features import format_value, phrase
 from assistant.models.filters import Filter, apply_filters
@@ -68,6 +68,7 @@ class FeatureImportance(BaseModel):
     features: list[Importance]
     feature: str | None = None
     rank: int | None = None
+    filters: list[Filter] = Field(default_factory=list, description="The segment measured on; empty for everyone.")
 
 
 class Attributor:
@@ -225,16 +226,21 @@ class Attributor:
             phi[order] += np.diff(means[k])
         return phi / len(orders)
 
-    def importance(self) -> np.ndarray:
-        """Mean absolute attribution per feature over a reference sample (computed once)."""
-
+    def importance(self, filters=None) -> np.ndarray:
+        """Mean absolute attribution per feature over a reference sample (computed once per segment)."""
         def compute() -> np.ndarray:
-            sample = self.background.sample(min(_SAMPLE, len(self.background)), random_state=0)
+            rows = apply_filters(self.model, self.background, filters) if filters else self.background
+            if rows.empty:
+                from assistant.errors import NotFound
+
+                raise NotFound("no reference rows match those conditions, so importance cannot be measured for them")
+            sample = rows.sample(min(_SAMPLE, len(rows)), random_state=0)
             if self.method == "permutation":
                 sample = sample.iloc[:60]
             return np.abs(self.attribute(sample)).mean(axis=0)
 
-        return self.model.memo("importance", compute)
+        key = "importance" + ("" if not filters else "|" + "|".join(f"{f.feature}{f.op}{f.value}" for f in filters))
+        return self.model.memo(key, compute)
 
 
 def _is_linear(estimator: Any) -> bool:
@@ -336,10 +342,11 @@ def _typical(feature, column: pd.Series) -> str:
     return f"{top.iloc[0]:.0%} {format_value(feature, top.index[0])}"
 
 
-def feature_importance(model: Model, top_k: int = 5, feature: str | None = None) -> FeatureImportance:
-    """Which features matter most overall (mean absolute contribution), or where one feature ranks."""
+def feature_importance(model: Model, top_k: int = 5, feature: str | None = None, filters=None) -> FeatureImportance:
+    """Which features matter most overall (mean absolute contribution), or where one feature ranks;
+    with `filters`, measured on the matching reference rows only."""
     explainer = attributor(model)
-    scores = explainer.importance()
+    scores = explainer.importance(filters or None)
     total = float(scores.sum()) or 1.0
     order = np.argsort(-scores)
     ranked = [
@@ -351,5 +358,6 @@ def feature_importance(model: Model, top_k: int = 5, feature: str | None = None)
         name = model.spec.feature(feature).name
         rank = next(i.rank for i in ranked if i.feature == name)
         return FeatureImportance(model_id=model.id, method=explainer.method, features=[ranked[rank - 1]],
-                                 feature=name, rank=rank)
-    return FeatureImportance(model_id=model.id, method=explainer.method, features=ranked[: max(1, top_k)])
+                                 feature=name, rank=rank, filters=list(filters or []))
+    return FeatureImportance(model_id=model.id, method=explainer.method, features=ranked[: max(1, top_k)],
+                             filters=list(filters or []))

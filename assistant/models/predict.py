@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assistant.errors import BadInput
 from assistant.models.filters import Filter, apply_filters
@@ -24,6 +24,7 @@ class Prediction(BaseModel):
     meaning: str
     positive_label: str
     inputs: dict[str, Any]
+    assumed: list[str] = Field(default_factory=list, description="A described case's inputs taken as typical values.")
 
 
 class TierShare(BaseModel):
@@ -86,12 +87,33 @@ def predict_record(model: Model, record_id: str) -> Prediction:
     return _prediction(model, probability, row[model.spec.feature_names].to_dict(), str(row.name))
 
 
-def predict_values(model: Model, values: dict[str, Any], *, base_record: str | None = None) -> Prediction:
-    """Score explicit feature values (validated); missing ones come from `base_record` if given."""
-    base = model.record(base_record) if base_record else None
+def predict_values(model: Model, values: dict[str, Any], *, base_record: str | None = None, base=None) -> Prediction:
+    """Score explicit feature values (validated); missing ones come from `base_record` (or `base`) if given."""
+    if base_record:
+        base = model.record(base_record)
     frame = model.row_from_values(values, base)
     probability = float(model.probabilities(frame)[0])
-    return _prediction(model, probability, frame.iloc[0].to_dict(), str(base.name) if base is not None else None)
+    return _prediction(model, probability, frame.iloc[0].to_dict(), str(base.name) if base_record else None)
+
+
+def predict_described(model: Model, values: dict[str, Any]) -> Prediction:
+    """Score a case described by some of its inputs; the others take the records' typical values."""
+    typical = model.memo("typical", lambda: _typical(model))
+    prediction = predict_values(model, values, base_record=None, base=typical)
+    prediction.assumed = [f for f in model.spec.feature_names if f not in values]
+    return prediction
+
+
+def _typical(model: Model):
+    """The median of each numeric input and the most common value of the others, over the stored records."""
+    import pandas as pd
+
+    rows = model.records if len(model.records) else model.reference
+    out = {}
+    for f in model.spec.features:
+        column = rows[f.name].dropna()
+        out[f.name] = column.median() if f.type == "numeric" and len(column) else (column.mode().iloc[0] if len(column) else None)
+    return pd.Series(out)
 
 
 def predict_cohort(model: Model, filters: list[Filter] | None = None) -> CohortSummary:

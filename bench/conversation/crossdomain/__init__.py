@@ -1,0 +1,1 @@
+"""Cross-domain models for the conversation benchmark (built by `build_models`)."""

@@ -19,6 +19,10 @@ _GENERIC = {"risk", "model", "the", "of", "a", "an", "and", "for", "card", "cust
             "prediction", "predictor", "classifier", "rate", "probability", "likelihood", "propensity"}
 
 
+# Words every model's users say; they never name one model.
+GENERIC_WORDS = _GENERIC | {"scores", "rating", "ratings", "tier", "tiers", "band", "bands", "rate", "rates", "level",
+                            "grade", "status", "flag", "flags", "amount", "number", "total", "type", "value"}
+
 _BRITISH = {"cheque": "check", "cheques": "checks", "jewellery": "jewelry", "jewellers": "jewelry", "jeweller": "jewelry",
             "behaviour": "behavior", "analyse": "analyze", "organisation": "organization", "licence": "license",
             "favour": "favor", "colour": "color", "summarise": "summarize", "modelling": "modeling"}
@@ -48,6 +52,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"[_/]", " ", text)
     text = re.sub(r"[a-z]+", lambda m: _BRITISH.get(m.group(), m.group()), text)
     text = _numbers_in_words(text)
+    text = re.sub(r"\b(\d{1,2}) ?(?:cents?|c)\b", lambda m: f"{int(m.group(1)) / 100:g}", text)  # "20 cents" → 0.2
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -104,7 +109,8 @@ class ModelLexicon:
             for name, forms in self.feature_forms.items():
                 for form in sorted(forms):
                     # "years with bank" also reads "years with the bank"
-                    pattern = r"\s+(?:the\s+|a\s+|an\s+)?".join(re.escape(w) for w in form.split(" "))
+                    # "student-faculty ratio" is "student faculty ratio"
+                    pattern = r"(?:\s+|-)(?:the\s+|a\s+|an\s+)?".join(re.escape(w) for w in form.split(" "))
                     split = None
                     if " " in form:  # "card not present", "card-not-present"
                         first, rest = form.split(" ", 1)

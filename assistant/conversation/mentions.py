@@ -25,7 +25,8 @@ from assistant.conversation.lexicon import normalise
 GENERIC_ID_NOUNS = ("id", "ids", "number", "no", "nr", "num", "#", "row", "rows", "case", "cases", "record", "records",
                     "data point", "datapoint", "point", "instance", "sample", "example", "entry", "item", "observation",
                     "applicant", "patient", "customer", "client", "account", "member", "person", "user", "employee",
-                    "student", "application", "ref", "reference", "file", "index", "idx")
+                    "student", "application", "ref", "reference", "file", "index", "idx", "pt", "acct", "cust", "emp",
+                    "app", "appl", "applicant no", "loan", "policy", "claim", "ticket", "order", "purchase")
 _TOKEN = re.compile(r"(?<![\w$£€.#-])(#\s?)?([A-Za-z0-9][A-Za-z0-9_/-]*[A-Za-z0-9]|\d)(?![\w-]|\.\d|%|,\d)")
 _UNIT_AFTER = re.compile(r"^\s*(?:%|k\b|m\b|bn\b|years?|yrs?|months?|weeks?|days?|hours?|mins?|minutes?|km|miles?|kg|"
                          r"percent|pct|usd|eur|gbp|dollars?|euros?|pounds?|times|x\b|or (?:more|less|fewer|older|younger)|\+|"
@@ -78,7 +79,8 @@ class RecordIds:
                 continue
             if raw.isdigit() and not hashed and not self._noun_before.search(lowered[max(0, m.start() - 24):m.start()]):
                 # A bare integer is an id only where nothing makes it a quantity.
-                if not _bare_id(lowered[:m.start()], lowered[m.end():m.end() + 14], bool(out)):
+                listed = bool(out) and bool(set(out[-1].models) & set(holders))  # "1203 and 1877", same model
+                if not _bare_id(lowered[:m.start()], lowered[m.end():m.end() + 14], listed):
                     continue
             out.append(RecordMention(raw, next(iter(holders.values())), sorted(holders), m.start(), m.end()))
         return out
@@ -88,7 +90,7 @@ class RecordIds:
 
 
 _ID_BEFORE = {"for", "about", "compare", "score", "check", "explain", "predict", "on", "vs", "versus", "of"}
-_LIST_BEFORE = {"and", "or", "vs", "versus", "with", "to"}
+_LIST_BEFORE = {"and", "or", "vs", "versus"}
 _QUANTITY_WORDS = {"over", "above", "under", "below", "than", "least", "most", "by", "between", "from", "at", "about",
                    "around", "exactly", "only", "just", "top", "first", "last", "within", "past", "next", "aged", "age"}
 
@@ -107,7 +109,7 @@ def _bare_id(before: str, after: str, listed: bool) -> bool:
         return listed   # "1203 and 1877" once the first is an id; "between 10 and 20" is not
     if prev in _ID_BEFORE - {"of"} or (prev == "of" and len(words) <= 6):
         return True
-    return prev in {"is", "was", "does", "did", "has"} and len(words) <= 5
+    return prev in {"is", "was", "does", "did", "has", "if", "could", "would", "should", "can", "will"} and len(words) <= 5
 
 
 def _key(raw: str) -> str:

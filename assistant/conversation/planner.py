@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from assistant.conversation.corpus import OPERATIONS
-from assistant.conversation.lexicon import ModelLexicon, ValueMention, build, normalise
+from assistant.conversation.lexicon import GENERIC_WORDS, ModelLexicon, ValueMention, build, normalise
 from assistant.conversation.mentions import RecordIds, Vocabulary, classifier_text
 from assistant.conversation.operations import OperationClassifier, Reading
 from assistant.conversation.state import SessionState
@@ -121,7 +121,10 @@ class RulePlanner:
             words |= {normalise(t.name) for t in lex.model.spec.risk_tiers}
             for w in words:
                 owners.setdefault(w, set()).add(model_id)
-        self.distinctive = {w: next(iter(ids)) for w, ids in owners.items() if len(ids) == 1 and len(w) >= 3}
+        # Words any model could use ("score", "rate", an entity noun) never pick one.
+        common = GENERIC_WORDS | {w for m in registry for w in _variants_simple(normalise(m.spec.entity))}
+        self.distinctive = {w: next(iter(ids)) for w, ids in owners.items()
+                            if len(ids) == 1 and len(w) >= 3 and w not in common}
 
     # -- entry point --------------------------------------------------------------------------
     def plan(self, question: str, state: SessionState, model_hint: str | None = None) -> Plan:
@@ -166,8 +169,15 @@ class RulePlanner:
             r"\?+\s*|;\s*|(?<=[a-z0-9])\.\s+|,?\s+(?:and|but|plus|also)\s+(?=(?:what|how|why|where|which|who|is|are|does|do|can|"
             r"could|would|will|should|list|show|give|tell|any|has|have)\b)", text) if p.strip()]
         parts = [p for p in parts if re.search(r"[a-z0-9]", p)] or [text]
-        # A fragment without its own subject ("how accurate are they") belongs with the previous one.
-        return parts
+        merged: list[str] = []
+        for part in parts:
+            # "why is this one hot? HH-00066": an id on its own names the record of the question before it.
+            found = self.record_ids.find(part)
+            if merged and len(found) == 1 and len(part.split()) <= 2 and not self.record_ids.find(merged[-1]):
+                merged[-1] = f"{merged[-1]} {part}"
+            else:
+                merged.append(part)
+        return merged
 
     # -- reading a clause ---------------------------------------------------------------------
     def _read(self, text: str, state: SessionState, model_hint: str | None) -> _Clause:
@@ -195,6 +205,9 @@ class RulePlanner:
         if weak and not record_models and current in self.lexicons and current != clause.mentioned and (
                 self.lexicons[current].find_features(clause.text) or self.lexicons[current].find_values(clause.text)):
             clause.mentioned = None  # one shared-looking word does not move the conversation to another model
+        if clause.mentioned and record_models and clause.mentioned not in record_models and \
+                clause.model_scores[clause.mentioned] < 5:
+            clause.mentioned = None  # the id says which model; a word it shares with another does not
         if clause.mentioned:
             clause.model_id = clause.mentioned
         elif len(record_models) == 1:
@@ -269,6 +282,12 @@ class RulePlanner:
                 ops = ["explain"]
         continues = _FOLLOW_ONLY.match(clause.masked) or len(clause.masked.split()) <= 6 or \
             clause.features or clause.values or clause.filters or clause.changes
+        fragment = bool(_FOLLOW_ONLY.match(clause.masked)) and clause.reading is not None and clause.reading.top[1] < 0.9
+        if fragment and state.last_op and not (named_record and state.last_op not in RECORD_OPS | {"predict", "explain"}):
+            # "what about 4410?", "and the caravan model?": the last question again, with what changed
+            if carried:
+                clause.filters = [f for f in clause.filters if f not in state.filters] or clause.filters
+            return self._follow_up(state.last_op, clause, state, plan, record_id, context_record)
         if not ops and state.last_op and continues and not named_record:
             if carried:
                 clause.filters = [f for f in clause.filters if f not in state.filters] or clause.filters
@@ -285,9 +304,7 @@ class RulePlanner:
             else:
                 # Documents by default: a question that asks for no model operation is searched for;
                 # the engine gives the help text when nothing relevant is found.
-                step = Step(name="search_knowledge", arguments={"query": text.strip()})
-                if clause.mentioned:
-                    step.arguments["model_id"] = clause.mentioned
+                step = self._step("search_knowledge", clause, record_id, [], state)
                 plan.steps.append(step)
                 plan.by_default = True
                 return plan
@@ -341,20 +358,33 @@ class RulePlanner:
     def _described(self, clause: _Clause, ops: list[str], named_record: bool, context_record) -> dict[str, Any]:
         """ "what tier would a non-student with a $1,400 balance get?": a case described by its inputs, not a
         stored record and not a group; its inputs, or {} when the clause is something else."""
-        if named_record or not set(ops) & {"predict", "what_if", "explain"} or len(clause.changes) < 1:
+        if named_record or not set(ops) & {"predict", "what_if", "explain"}:
             return {}
         if any(isinstance(v, dict) for v in clause.changes.values()):
             return {}  # "$500 lower" changes something that exists
+        inputs = {f.feature: f.value for f in clause.filters if f.op == "=="}
+        if any(f.op != "==" for f in clause.filters):
+            return {}  # "over 40", "under $2k": a group
+        inputs.update(clause.changes)
+        if not inputs:
+            return {}
         text = clause.masked
-        if re.search(r"\bhow many\b|\bwhat (?:share|percent|proportion)\b|\bcount\b|\bentitynames\b", text):
+        if re.search(r"\bhow many\b|\bwhat (?:share|percent|proportion)\b|\bcount\b|\bentitynames\b|\b(?:all|every)\b", text):
             return {}
         if context_record and _REFERS_RECORD.search(text):
             return {}  # "if she had ...": a what-if on the record being discussed
-        if not re.search(r"\b(?:a|an|someone|somebody|new|hypothetical|made-up|fictional|typical)\b", text):
+        entity = normalise(self.registry.get(clause.model_id).spec.entity) if clause.model_id else "record"
+        plural = _variants_simple(entity) - {entity}
+        if re.search(rf"\b(?:{'|'.join(map(re.escape, plural))}|people|ones|those|these|they|them|their|groups?|segments?)\b",
+                     clause.text):
+            return {}  # a group, not one case
+        singular = re.search(r"\b(?:a|an|someone|somebody|new|hypothetical|made-up|fictional|typical)\b", text)
+        hypothetical = re.search(r"\b(?:would|could|will|might)\b", text)
+        if not singular and (context_record or not hypothetical):
             return {}
-        if len(clause.changes) < 2 and not re.search(r"\b(?:would|could|will|might|get|land|score)\b", text):
+        if len(inputs) < 2 and not (hypothetical or re.search(r"\b(?:get|land|score)\b", text)):
             return {}
-        return dict(clause.changes)
+        return inputs
 
     def _follow_up(self, op: str, clause: _Clause, state: SessionState, plan: Plan, record_id, context_record) -> Plan:
         """A clause with no operation of its own repeats the last one with what it changes."""
@@ -487,6 +517,11 @@ class RulePlanner:
             if re.search(rf"(?<![\w-]){re.escape(model_id.lower())}(?![\w-])", text) or \
                     re.search(rf"\b{re.escape(normalise(model_id).replace('-', ' '))}\b", text.replace("-", " ")):
                 score += 5
+            else:
+                # "the OJ model", "the caravan one": a model called by the first word of its id
+                head = re.escape(normalise(model_id).split("-")[0])
+                if len(head) >= 2 and head not in _GENERIC_HEADS and re.search(rf"\b{head}\s+(?:\w+\s+)?(?:model|one)\b", text):
+                    score += 5
             label = normalise(spec.positive_label)
             if re.search(rf"\b{re.escape(label)}", text):
                 score += 3
@@ -686,6 +721,15 @@ def _add_step(steps: list[Step], step: Step) -> None:
     for i, existing in enumerate(steps):
         if existing == step:
             return
+        if existing.name == step.name and step.name not in {"what_if"} and \
+                existing.arguments.get("model_id") == step.arguments.get("model_id") and \
+                existing.arguments.get("record_id") == step.arguments.get("record_id"):
+            old, new = _items(existing.arguments), _items(step.arguments)
+            if old <= new:  # "which measurements weigh most? just the top 4": one call, with the detail
+                steps[i] = step
+                return
+            if new <= old:
+                return
         if existing.name == step.name == "search_knowledge":
             merged = {**step.arguments, **existing.arguments}
             merged["query"] = existing.arguments["query"] + " " + step.arguments["query"]
@@ -699,6 +743,13 @@ def _add_step(steps: list[Step], step: Step) -> None:
             steps[i] = step
             return
     steps.append(step)
+
+
+_GENERIC_HEADS = {"the", "a", "my", "our", "new", "old", "main", "risk", "model", "small", "big", "customer", "default"}
+
+
+def _items(arguments: dict[str, Any]) -> set:
+    return {(k, repr(v)) for k, v in arguments.items()}
 
 
 def _variants_simple(word: str) -> set[str]:

@@ -23,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+ATLAS = ROOT.parent / "shared" / "data" / "atlas" / "ATLAS.yaml"  # MITRE ATLAS (Apache-2.0), beside the repo
 
 
 def _num(value: Any) -> Any:
@@ -135,7 +136,7 @@ def build_crossdomain(data_dir: Path):
     build_models(models)
     settings = load_settings(data_dir=data_dir / "crossdomain")
     kb = KnowledgeBase(settings)
-    kb.ingest(settings.knowledge_paths)
+    kb.ingest(settings.knowledge_paths + ([ATLAS] if ATLAS.exists() else []))
     return Assistant(Registry([models]), kb)
 
 
@@ -190,6 +191,22 @@ def evaluate(assistant, who, single: list[dict], dialogues: list[dict], failures
     }
 
 
+def security_citations(assistant, items: list[dict]) -> dict[str, Any]:
+    """Whether questions about real AI-security case studies reach the documents and cite the right one."""
+    from assistant.answer import Principal
+
+    who = Principal(id="bench-security", role="business")
+    first = anywhere = refused = 0
+    for i, item in enumerate(items):
+        answer = assistant.answer(item["q"], who, session_id=f"security-{i}")
+        cited = [c.doc_id for c in answer.citations]
+        first += bool(cited) and cited[0] == item["doc_id"]
+        anywhere += item["doc_id"] in cited
+        refused += answer.refused
+    n = len(items) or 1
+    return {"questions": len(items), "first": first / n, "any": anywhere / n, "refused": refused}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-failures", type=int, default=0)
@@ -227,6 +244,12 @@ def main() -> None:
         results[name] = outcome
         rows.append([name, outcome["questions"], f"{outcome['operation_accuracy']:.1%}", f"{outcome['exact_accuracy']:.1%}",
                      outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—"])
+    security = HERE / "crossdomain" / "security_questions.yaml"
+    if security.exists() and ATLAS.exists():
+        results["security questions"] = cited = security_citations(crossdomain, yaml.safe_load(security.read_text()))
+        print_table("security case-study questions (no 'incident'/'policy' words): right case study cited first",
+                    ["questions", "cited first", "cited at all", "refused"],
+                    [[cited["questions"], f"{cited['first']:.1%}", f"{cited['any']:.1%}", cited["refused"]]])
     print_table("bench/conversation: accuracy (targets: operation >= 95%, exact >= 85%, follow-ups >= 90%)",
                 ["set", "questions", "operation", "exact", "follow-up turns", "follow-ups"], rows)
     team = results["team"]

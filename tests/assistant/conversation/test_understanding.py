@@ -1,0 +1,138 @@
+"""Understanding a model nobody wrote rules for: a library's overdue-loans model, registered only through
+its `model.yaml`, from a schema absent from the training corpus (no library, borrower or fines schema in
+assistant/conversation/data/schemas.yaml). Ids are plain integers, two inputs are 0/1 flags."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from assistant.answer import Principal
+from assistant.conversation.corpus import load_schemas
+from assistant.engine import Assistant
+from assistant.models.registry import Registry
+
+LIBRARIAN = Principal(id="ines", role="analyst")
+FEATURES = ["books_on_loan", "days_since_last_visit", "fines_owed", "has_student_card", "is_senior", "branch"]
+
+
+def write_library_model(folder: Path) -> Path:
+    rng = np.random.default_rng(11)
+    n = 900
+    frame = pd.DataFrame({
+        "borrower_no": [str(100 + i) for i in range(n)],
+        "books_on_loan": rng.integers(0, 15, n),
+        "days_since_last_visit": rng.integers(0, 200, n),
+        "fines_owed": rng.gamma(1.5, 4.0, n).round(2),
+        "has_student_card": rng.integers(0, 2, n),
+        "is_senior": rng.integers(0, 2, n),
+        "branch": rng.choice(["Central", "Riverside", "Hillcrest"], n),
+    })
+    logit = (0.18 * frame.books_on_loan + 0.012 * frame.days_since_last_visit + 0.08 * frame.fines_owed
+             + 0.6 * frame.has_student_card - 0.7 * frame.is_senior + (frame.branch == "Riverside") * 0.5 - 2.6)
+    frame["overdue"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    pipe = Pipeline([
+        ("pre", ColumnTransformer([("num", StandardScaler(), FEATURES[:5]),
+                                   ("cat", OneHotEncoder(handle_unknown="ignore"), ["branch"])])),
+        ("clf", LogisticRegression(max_iter=500)),
+    ]).fit(frame[FEATURES], frame["overdue"])
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipe, folder / "model.joblib")
+    frame.iloc[:600].drop(columns="overdue").to_csv(folder / "borrowers.csv", index=False)
+    frame.iloc[600:].to_csv(folder / "reference.csv", index=False)
+    (folder / "model.yaml").write_text(textwrap.dedent("""\
+        id: library-overdue
+        name: Overdue returns
+        owner: Lending Services
+        task: binary_classification
+        artifact: model.joblib
+        positive_label: late return
+        features:
+          - {name: books_on_loan, type: numeric, description: Books currently on loan}
+          - {name: days_since_last_visit, type: numeric, unit: days, description: Days since the last branch visit}
+          - {name: fines_owed, type: numeric, unit: USD, description: Unpaid fines}
+          - {name: has_student_card, type: boolean, description: Holds a student card}
+          - {name: is_senior, type: boolean, description: Senior borrower (65 or older)}
+          - {name: branch, type: categorical, values: [Central, Riverside, Hillcrest], description: Home branch}
+        records: {path: borrowers.csv, id_column: borrower_no, entity: borrower}
+        reference: reference.csv
+        target_column: overdue
+        risk_tiers:
+          - {name: Green, max: 0.25, action: Nothing to do}
+          - {name: Amber, max: 0.5, action: Send a reminder before the due date}
+          - {name: Red, max: 1.0, action: Phone the borrower}
+        """))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory) -> Assistant:
+    folder = write_library_model(tmp_path_factory.mktemp("library") / "library-overdue")
+    return Assistant(Registry([folder.parent]))
+
+
+def calls(answer) -> list[tuple[str, dict]]:
+    return [(c.name, c.arguments) for c in answer.tool_calls]
+
+
+def test_the_schema_is_new_to_the_training_corpus():
+    words = " ".join(f"{s['id']} {s.get('entity', '')} {s.get('name', '')}" for s in load_schemas()).lower()
+    assert "library" not in words and "borrower" not in words
+
+
+def test_plain_integer_ids_with_the_entity_noun_or_none(library):
+    assert calls(library.answer("what tier is borrower 412 in?", LIBRARIAN)) == \
+        [("predict", {"model_id": "library-overdue", "record_id": "412"})]
+    assert calls(library.answer("top 2 reasons for 412", LIBRARIAN)) == \
+        [("explain", {"model_id": "library-overdue", "record_id": "412", "top_k": 2})]
+
+
+def test_follow_ups_reuse_the_record_and_what_ifs_build_on_each_other(library):
+    session = "library-follow-ups"
+    first = library.answer("is borrower 150 likely to return late?", LIBRARIAN, session_id=session)
+    assert calls(first) == [("predict", {"model_id": "library-overdue", "record_id": "150"})]
+    why = library.answer("why?", LIBRARIAN, session_id=session)
+    assert calls(why)[0][0] == "explain" and calls(why)[0][1]["record_id"] == "150"
+    what_if = library.answer("what if they owed $10 more in fines?", LIBRARIAN, session_id=session)
+    assert calls(what_if) == [("what_if", {"model_id": "library-overdue", "record_id": "150",
+                                           "changes": {"fines_owed": {"increase": 10}}})]
+    both = library.answer("and if they also had 3 books on loan?", LIBRARIAN, session_id=session)
+    assert calls(both)[0][1]["changes"] == {"fines_owed": {"increase": 10}, "books_on_loan": 3}
+
+
+def test_flags_named_by_meaning_are_cohort_filters_on_every_operation(library):
+    seniors = library.answer("how many seniors are in the red tier?", LIBRARIAN)
+    assert calls(seniors) == [("predict", {"model_id": "library-overdue",
+                                           "filters": [{"feature": "is_senior", "op": "==", "value": 1}]})]
+    non_seniors = library.answer("which inputs matter most for non-seniors?", LIBRARIAN)
+    name, args = calls(non_seniors)[0]
+    assert name == "feature_importance" and args["filters"] == [{"feature": "is_senior", "op": "==", "value": 0}]
+    assert non_seniors.tool_calls[0].result["filters"]  # measured on that segment, and said so
+    accuracy = library.answer("how accurate is the model for borrowers at Riverside?", LIBRARIAN)
+    assert calls(accuracy) == [("performance", {"model_id": "library-overdue",
+                                                "filters": [{"feature": "branch", "op": "==", "value": "Riverside"}]})]
+
+
+def test_compound_question_gets_both_calls(library):
+    answer = library.answer("what tier is borrower 230 in and why?", LIBRARIAN)
+    assert sorted(name for name, _ in calls(answer)) == ["explain", "predict"]
+    assert {args["record_id"] for _, args in calls(answer)} == {"230"}
+
+
+def test_a_described_borrower_is_scored_as_a_new_case(library):
+    answer = library.answer("what tier would a senior with 6 books on loan and $12 in fines get?", LIBRARIAN)
+    (name, args), = calls(answer)
+    assert name == "predict" and "record_id" not in args
+    assert args["inputs"] == {"is_senior": 1, "books_on_loan": 6, "fines_owed": 12}
+    assert answer.tool_calls[0].result["tier"] in {"Green", "Amber", "Red"}
+    assert "described case" in answer.text

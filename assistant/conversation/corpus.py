@@ -198,7 +198,16 @@ class Filler:
 
 
 def load_templates(path: Path | None = None) -> dict[str, Any]:
-    return yaml.safe_load((path or DATA / "templates.yaml").read_text(encoding="utf-8"))
+    """The template files (`data/templates*.yaml`, each written by a different hand), merged."""
+    merged: dict[str, Any] = {}
+    for file in [path] if path else sorted(DATA.glob("templates*.yaml")):
+        for key, value in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).items():
+            if isinstance(value, dict):
+                for op, lines in value.items():
+                    merged.setdefault(key, {}).setdefault(op, []).extend(lines or [])
+            else:
+                merged.setdefault(key, []).extend(value or [])
+    return merged
 
 
 def load_schemas(path: Path | None = None) -> list[dict[str, Any]]:

@@ -1,10 +1,14 @@
 """Evaluate the conversation engine on the team's labelled set, and time it.
 
-Run: .venv/bin/python -m bench.conversation.run [--show-failures N]
-Reports operation accuracy, exact tool-and-argument accuracy, follow-up accuracy, and latency
-(p50/p95) by question kind, as a table and bench/results/conversation.json.
-Targets: operation >= 95%, exact >= 85%, follow-ups >= 90%; p50 <= 50 ms / p95 <= 150 ms for
-prediction and explanation questions, p50 <= 100 ms for document questions.
+Run: .venv/bin/python -m bench.conversation.run [--show-failures N] [--failures-from SET]
+Sets: the team's demo-domain questions and their held-out split; cross-domain questions over six
+models the team never tuned on (bench/conversation/crossdomain: dev and held-out, written by people
+who had not read the planner); security questions about ATLAS case studies (held-out).
+Reports operation accuracy, whole-call (operation + arguments) accuracy, follow-up accuracy, refusals
+and latency (p50/p95) by question kind, with the guardrails and their judge on, every message new,
+as tables and bench/results/conversation.json.
+Targets: operation >= 90%, whole call >= 80%, follow-ups >= 80%, right case study cited first >= 95%;
+p50 <= 50 ms / p95 <= 150 ms for prediction questions, p50 <= 100 ms for document questions.
 """
 
 from __future__ import annotations
@@ -120,8 +124,15 @@ def build(data_dir: Path):
     torch.set_num_threads(settings.torch_threads)  # as `modeldesk serve` does
     kb = KnowledgeBase(settings)
     kb.ingest(settings.knowledge_paths)
-    assistant = Assistant(Registry([models, data_dir / "user"]), kb)
-    return assistant
+    registry = Registry([models, data_dir / "user"])
+    return Assistant(registry, kb, guard=_guard(settings, registry))
+
+
+def _guard(settings, registry):
+    """The guardrails as served (screening rules and the learned judge, budgets, stream signals)."""
+    from assistant.guard.guard import Guard
+
+    return Guard.from_settings(settings, registry)
 
 
 def build_crossdomain(data_dir: Path):
@@ -137,7 +148,8 @@ def build_crossdomain(data_dir: Path):
     settings = load_settings(data_dir=data_dir / "crossdomain")
     kb = KnowledgeBase(settings)
     kb.ingest(settings.knowledge_paths + ([ATLAS] if ATLAS.exists() else []))
-    return Assistant(Registry([models]), kb)
+    registry = Registry([models])
+    return Assistant(registry, kb, guard=_guard(settings, registry))
 
 
 def warm(assistant) -> None:
@@ -154,12 +166,17 @@ def warm(assistant) -> None:
 def evaluate(assistant, who, single: list[dict], dialogues: list[dict], failures: list) -> dict[str, Any]:
     from bench.common import pct
 
-    op_hits = exact_hits = 0
+    from assistant.answer import Principal
+
+    op_hits = exact_hits = refused = 0
     latency: dict[str, list[float]] = {}
     per_op: dict[str, list[int]] = {}
     for i, item in enumerate(single):
+        # Each question from its own colleague, as in a department: budgets are per person.
+        asker = Principal(id=f"{who.id}-{id(single)}-{i}", role=who.role)
         t = time.perf_counter()
-        answer = assistant.answer(item["q"], who, session_id=f"single-{id(single)}-{i}", model_id=item.get("model"))
+        answer = assistant.answer(item["q"], asker, session_id=f"single-{id(single)}-{i}", model_id=item.get("model"))
+        refused += answer.refused
         latency.setdefault(kind(item), []).append((time.perf_counter() - t) * 1000)
         op_ok, exact = score_turn(item, answer)
         op_hits += op_ok
@@ -173,8 +190,10 @@ def evaluate(assistant, who, single: list[dict], dialogues: list[dict], failures
     follow_hits = follow_total = 0
     for d in dialogues:
         sid = f"dialogue-{id(dialogues)}-{d['id']}"
+        asker = Principal(id=f"{who.id}-{sid}", role=who.role)
         for n, turn in enumerate(d["turns"]):
-            answer = assistant.answer(turn["q"], who, session_id=sid, model_id=turn.get("model", d.get("model")))
+            answer = assistant.answer(turn["q"], asker, session_id=sid, model_id=turn.get("model", d.get("model")))
+            refused += answer.refused
             if n == 0:
                 continue
             _, exact = score_turn(turn, answer)
@@ -185,7 +204,7 @@ def evaluate(assistant, who, single: list[dict], dialogues: list[dict], failures
     return {
         "questions": len(single), "dialogues": len(dialogues), "follow_up_turns": follow_total,
         "operation_accuracy": op_hits / len(single), "exact_accuracy": exact_hits / len(single),
-        "follow_up_accuracy": follow_hits / follow_total if follow_total else None,
+        "follow_up_accuracy": follow_hits / follow_total if follow_total else None, "refused": refused,
         "latency_ms": {k: {"n": len(v), "p50": pct(v, 50), "p95": pct(v, 95)} for k, v in latency.items()},
         "exact_by_operation": {k: {"n": v[1], "exact": v[0] / v[1]} for k, v in sorted(per_op.items())},
     }
@@ -243,20 +262,24 @@ def main() -> None:
                            failures if name == args.failures_from else [])
         results[name] = outcome
         rows.append([name, outcome["questions"], f"{outcome['operation_accuracy']:.1%}", f"{outcome['exact_accuracy']:.1%}",
-                     outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—"])
+                     outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—",
+                     outcome["refused"]])
     security = HERE / "crossdomain" / "security_questions.yaml"
     if security.exists() and ATLAS.exists():
         results["security questions"] = cited = security_citations(crossdomain, yaml.safe_load(security.read_text()))
         print_table("security case-study questions (no 'incident'/'policy' words): right case study cited first",
                     ["questions", "cited first", "cited at all", "refused"],
                     [[cited["questions"], f"{cited['first']:.1%}", f"{cited['any']:.1%}", cited["refused"]]])
-    print_table("bench/conversation: accuracy (targets: operation >= 95%, exact >= 85%, follow-ups >= 90%)",
-                ["set", "questions", "operation", "exact", "follow-up turns", "follow-ups"], rows)
+    print_table("bench/conversation: accuracy, guardrails and judge on (targets: operation >= 90%, whole call >= 80%, "
+                "follow-ups >= 80%, no refusals)",
+                ["set", "questions", "operation", "whole call", "follow-up turns", "follow-ups", "refused"], rows)
     team = results["team"]
     print_table("exact accuracy by expected operation (team set)", ["operation", "n", "exact"],
                 [[k, v["n"], f"{v['exact']:.0%}"] for k, v in team["exact_by_operation"].items()])
-    print_table("latency after start-up, team set (ms; targets p50 <= 50 / p95 <= 150 prediction, p50 <= 100 documents)",
-                ["kind", "n", "p50", "p95"], [[k, v["n"], v["p50"], v["p95"]] for k, v in team["latency_ms"].items()])
+    print_table("latency after start-up, every message new, guardrails and judge on (ms; targets p50 <= 50 / p95 <= 150 "
+                "prediction, p50 <= 100 documents)", ["set", "kind", "n", "p50", "p95"],
+                [[name, k, v["n"], v["p50"], v["p95"]] for name in ("team", "cross-domain dev") if name in results
+                 for k, v in results[name]["latency_ms"].items()])
     path = write_json("conversation", results)
     print(f"wrote {path}")
     for where, item, answer in failures[: args.show_failures]:

@@ -34,13 +34,17 @@ _UNITS = {"zero": 0, "nil": 0, "none": 0, "two": 2, "three": 3, "four": 4, "five
 _AFTER_ONE = r"(?:more|fewer|less|extra|additional|prior|previous|missed|late|support|product|claim|call|payment|month|year|day)"
 
 
+# One pattern for every written number, longest first ("a hundred" before "hundred"), compiled once.
+_UNIT_WORDS = re.compile(rf"(?<![\w-])({'|'.join(sorted(map(re.escape, _UNITS), key=len, reverse=True))})(?![\w-])"
+                         r"(?!\s+of (?:the|them|those|these)\b)")
+
+
 def _numbers_in_words(text: str) -> str:
     """ "twelve" → 12, "half a grand" → 500, "2 grand" → 2000, "one more" → 1 (but "one-year" and "that one" stay)."""
     text = re.sub(r"\bhalf a grand\b", "500", text)
     text = re.sub(r"\b(\d+(?:\.\d+)?)\s*grand\b", lambda m: str(int(float(m.group(1)) * 1000)), text)
     text = re.sub(r"\ba grand\b", "1000", text)
-    for word, value in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(rf"(?<![\w-]){word}(?![\w-])(?!\s+of (?:the|them|those|these)\b)", str(value), text)
+    text = _UNIT_WORDS.sub(lambda m: str(_UNITS[m.group(1)]), text)
     text = re.sub(rf"(?<![\w-])one(?=\s+{_AFTER_ONE})", "1", text)
     text = re.sub(r"\b(at least|at most|more than|less than|fewer than|over|under|exactly|only|just|than) one\b(?!-)", r"\1 1", text)
     return text

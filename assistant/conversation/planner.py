@@ -110,6 +110,8 @@ class RulePlanner:
         self.record_ids = RecordIds(registry)
         self.vocabulary = Vocabulary(registry)
         self.classifier = classifier or OperationClassifier.find()
+        self._compiled_models: list | None = None
+        self._distinctive_rx: re.Pattern | None = None
         # Words that name exactly one model's feature, category or tier pick that model.
         owners: dict[str, set[str]] = {}
         for model_id, lex in self.lexicons.items():
@@ -509,34 +511,40 @@ class RulePlanner:
                 out.append(Mention(features[0].name, start, start, unit))
         return out
 
+    def _model_patterns(self) -> list[tuple[str, re.Pattern, re.Pattern | None, re.Pattern, list[re.Pattern]]]:
+        """Compiled once: per model, its id (or its id's first word before "model"), label and name words."""
+        if self._compiled_models is None:
+            out = []
+            for model_id, lex in self.lexicons.items():
+                spaced = re.escape(normalise(model_id).replace("-", " "))
+                named = re.compile(rf"(?<![\w-]){re.escape(model_id.lower())}(?![\w-])|\b{spaced}\b")
+                head = re.escape(normalise(model_id).split("-")[0])
+                # "the OJ model", "the caravan one": a model called by the first word of its id
+                by_head = re.compile(rf"\b{head}\s+(?:\w+\s+)?(?:model|one)\b") \
+                    if len(head) >= 2 and head not in _GENERIC_HEADS else None
+                label = re.compile(rf"\b{re.escape(normalise(lex.model.spec.positive_label))}")
+                tokens = [re.compile(rf"\b{re.escape(t[:max(4, len(t) - 2)])}") for t in sorted(lex.name_tokens)]
+                out.append((model_id, named, by_head, label, tokens))
+            words = sorted(self.distinctive, key=len, reverse=True)  # "card present" before "card"
+            self._distinctive_rx = re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, words))})(?![\w-])") if words else None
+            self._compiled_models = out
+        return self._compiled_models
+
     def _model_scores(self, text: str) -> dict[str, float]:
         scores: dict[str, float] = {}
-        for model_id, lex in self.lexicons.items():
-            spec = lex.model.spec
+        dashless = text.replace("-", " ")
+        for model_id, named, by_head, label, tokens in self._model_patterns():
             score = 0.0
-            if re.search(rf"(?<![\w-]){re.escape(model_id.lower())}(?![\w-])", text) or \
-                    re.search(rf"\b{re.escape(normalise(model_id).replace('-', ' '))}\b", text.replace("-", " ")):
+            if named.search(text) or named.search(dashless) or (by_head is not None and by_head.search(text)):
                 score += 5
-            else:
-                # "the OJ model", "the caravan one": a model called by the first word of its id
-                head = re.escape(normalise(model_id).split("-")[0])
-                if len(head) >= 2 and head not in _GENERIC_HEADS and re.search(rf"\b{head}\s+(?:\w+\s+)?(?:model|one)\b", text):
-                    score += 5
-            label = normalise(spec.positive_label)
-            if re.search(rf"\b{re.escape(label)}", text):
+            if label.search(text):
                 score += 3
-            for token in lex.name_tokens:
-                if re.search(rf"\b{re.escape(token[:max(4, len(token) - 2)])}", text):
-                    score += 1.5
+            score += 1.5 * sum(1 for t in tokens if t.search(text))
             if score:
                 scores[model_id] = score
-        taken: list[tuple[int, int]] = []
-        for word in sorted(self.distinctive, key=len, reverse=True):  # "card present" before "card"
-            for m in re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
-                if any(m.start() < e and m.end() > b for b, e in taken):
-                    continue
-                taken.append((m.start(), m.end()))
-                model_id = self.distinctive[word]
+        if self._distinctive_rx is not None:
+            for m in self._distinctive_rx.finditer(text):
+                model_id = self.distinctive[m.group()]
                 scores[model_id] = scores.get(model_id, 0) + 1.0
         return scores
 

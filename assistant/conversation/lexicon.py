@@ -99,6 +99,7 @@ class ModelLexicon:
     feature_forms: dict[str, set[str]] = field(default_factory=dict)
     value_forms: dict[str, list[tuple[str, object]]] = field(default_factory=dict)
     name_tokens: set[str] = field(default_factory=set)
+    negated_forms: dict[str, set[str]] = field(default_factory=dict)  # words meaning a flag is off
     _patterns: list | None = field(default=None, repr=False)
     _value_patterns: list | None = field(default=None, repr=False)
 
@@ -107,7 +108,8 @@ class ModelLexicon:
         return self.model.id
 
     def _feature_patterns(self) -> list[tuple[str, str, re.Pattern, re.Pattern | None, re.Pattern]]:
-        """Compiled once per lexicon: (feature, form, as written, "card-not-present" reading, "non-" reading)."""
+        """Compiled once per lexicon: (feature, form, as written, "card-not-present" reading, negated reading:
+        "non-" before the form, or an everyday opposite such as "the women" for `male`)."""
         if self._patterns is None:
             out = []
             for name, forms in self.feature_forms.items():
@@ -121,6 +123,9 @@ class ModelLexicon:
                         split = re.compile(rf"(?<![\w-]){re.escape(first)}[ -]not[ -]{re.escape(rest)}(?![\w-])")
                     out.append((name, form, re.compile(rf"(?<![\w-]){pattern}(?![\w-])"), split,
                                 re.compile(rf"(?<![\w-])non[ -]?{pattern}(?![\w-])")))
+            for name, forms in self.negated_forms.items():
+                for form in sorted(forms):
+                    out.append((name, form, None, None, re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])")))
             self._patterns = out
         return self._patterns
 
@@ -130,7 +135,7 @@ class ModelLexicon:
         for name, form, rx, split, non in self._feature_patterns():
             if form.split(" ", 1)[0] not in text:
                 continue  # cheap pre-check: the form's first word is not even in the text
-            for m in rx.finditer(text):
+            for m in rx.finditer(text) if rx is not None else ():
                 hits.append(Mention(name, m.start(), m.end(), form))
             if split is not None:
                 for m in split.finditer(text):
@@ -180,6 +185,13 @@ class ModelLexicon:
 
 
 _NEGATED_VALUE = re.compile(r"\b(not|non|no|never|isn't|aren't|without|outside|except|excluding|other than|not in|apart from)\s*-?\s*(the |a |an )?$")
+# Everyday opposites of yes/no inputs: "the women" for `male`, "public colleges" for `is_private`.
+_OPPOSITES = {"male": ("women", "woman", "female", "females"), "female": ("men", "man", "male", "males"),
+              "private": ("public",), "public": ("private",), "married": ("single", "unmarried"),
+              "employed": ("unemployed", "jobless"), "unemployed": ("employed",), "remote": ("on-site", "onsite", "in-office"),
+              "foreign": ("domestic",), "domestic": ("foreign", "international"), "online": ("offline", "in-store"),
+              "urban": ("rural",), "rural": ("urban",), "owner": ("renter", "renters", "tenant", "tenants"),
+              "homeowner": ("renter", "renters", "tenant", "tenants")}
 _GROUP_NOUNS = {"male": ("men", "man", "males"), "female": ("women", "woman", "females"),
                 "married": ("married people",), "single": ("singles",)}
 _SYNONYMS = {"prior": ("previous", "past", "earlier"), "number": ("count",), "amount": ("size", "value")}
@@ -197,7 +209,7 @@ def _feature_forms(feature: Feature, reserved: set[str]) -> set[str]:
         forms |= _variants(alias)
     if feature.description and len(feature.description.split()) <= 3:
         forms |= _variants(feature.description)
-    if feature.type == "boolean" or (feature.values and {str(v).lower() for v in feature.values} <= {"yes", "no", "true", "false", "y", "n", "0", "1"}):
+    if _is_flag(feature):
         for word in list(forms):  # a yes/no input about a person is also its group's noun: "male" → "the men"
             forms |= set(_GROUP_NOUNS.get(word, ()))
     for form in list(forms):  # "prior claims" also reads "previous claims"
@@ -205,6 +217,12 @@ def _feature_forms(feature: Feature, reserved: set[str]) -> set[str]:
             if re.search(rf"\b{word}\b", form) and " " in form:
                 forms |= {re.sub(rf"\b{word}\b", alt, form) for alt in alternatives}
     return {f for f in forms if len(f) >= 3}
+
+
+def _is_flag(feature: Feature) -> bool:
+    """A yes/no input: boolean, or a categorical whose values are yes/no, true/false or 1/0."""
+    return feature.type == "boolean" or bool(feature.values) and \
+        {str(v).lower() for v in feature.values} <= {"yes", "no", "true", "false", "y", "n", "0", "1"}
 
 
 def _value_forms(feature: Feature) -> list[tuple[str, object]]:
@@ -241,6 +259,11 @@ def build(registry: Registry) -> dict[str, ModelLexicon]:
         lex = ModelLexicon(model)
         for feature in model.spec.features:
             lex.feature_forms[feature.name] = _feature_forms(feature, reserved)
+            if _is_flag(feature):
+                words = {w for form in lex.feature_forms[feature.name] for w in form.split()}
+                opposite = {o for w in words for o in _OPPOSITES.get(w, ())} - words
+                if opposite:
+                    lex.negated_forms[feature.name] = opposite
             forms = _value_forms(feature)
             if forms:
                 lex.value_forms[feature.name] = forms

@@ -97,6 +97,14 @@ _REFERS_COHORT = re.compile(r"\b(?:them|those|these|they|their|this group|that g
 _REFERS_RECORD = re.compile(r"\b(?:she|he|her|his|hers|him|it|its|this one|that one|this customer|that customer|the customer|"
                             r"this transaction|that transaction|the transaction|this policy|that policy|the policy|this claim|that claim|the claim|them|they|their)\b")
 _REFERS_RECORD_ONLY = re.compile(r"\b(?:she|he|her|his|hers|him|this one|that one|this customer|that customer)\b")
+# What is left of "what about recordid?" or "and the model?" once connectors and placeholders go: nothing,
+# so the message can only continue the last question.
+_CONTENT = re.compile(r"\b(?:and|or|but|what|about|how|of|same|now|ok|okay|then|also|only|just|for|in|with|on|the|a|an|"
+                      r"one|please|pls|recordid|model|entityname|valuename|tiername)\b|[^\w\s]")
+# A question about something that happened (past tense, "has anyone", "a real case"), not about a concept.
+_EVENT = re.compile(r"\b(?:did|was|were|happened|has (?:anyone|anybody|someone|somebody)|have (?:people|attackers|researchers|"
+                    r"hackers|criminals)|ever|who (?:did|was|were)|when did|real(?:ly)? (?:happen|been)|case where|"
+                    r"instance of|known case|known example|example of|story|went wrong)\b")
 _ADD = re.compile(r"\b(?:also|too|as well|additionally|on top|plus|and also)\b")
 _RISK_WORDS = r"\b(?:risk|risky|riskier|tiers?|tiername|flag(?:ged|s)?|likely|scores?|scored|critical|high|low|medium|elevated)\b"
 
@@ -284,7 +292,8 @@ class RulePlanner:
                 ops = ["explain"]
         continues = _FOLLOW_ONLY.match(clause.masked) or len(clause.masked.split()) <= 6 or \
             clause.features or clause.values or clause.filters or clause.changes
-        fragment = bool(_FOLLOW_ONLY.match(clause.masked)) and clause.reading is not None and clause.reading.top[1] < 0.9
+        fragment = bool(_FOLLOW_ONLY.match(clause.masked)) and clause.reading is not None and (
+            clause.reading.top[1] < 0.9 or not _CONTENT.sub(" ", clause.masked).strip())
         if fragment and state.last_op and not (named_record and state.last_op not in RECORD_OPS | {"predict", "explain"}):
             # "what about 4410?", "and the caravan model?": the last question again, with what changed
             if carried:
@@ -635,6 +644,8 @@ class RulePlanner:
             if model_id and (clause.mentioned or record_id or re.search(r"\b(?:it|its|this model|that model|the model)\b", text)):
                 args["model_id"] = model_id
             doc_type = next((d for k, d in _DOC_TYPES.items() if re.search(rf"\b{k}", text)), None)
+            if doc_type is None and "model_id" not in args and _EVENT.search(text):
+                doc_type = "incident"  # "has anyone ever fooled...?", "what happened with...": what happened, not a definition
             if doc_type:
                 args["doc_type"] = doc_type
         elif op == "list_incidents":

@@ -210,6 +210,8 @@ class Toolbox:
             return SearchOutcome(query=args.query, passages=[], knowledge_available=False)
         if not results and args.model_id:  # documents about no single model (policies) may still answer
             results = self._search(args.query, {k: v for k, v in filters.items() if k != "model_id"}, args.top_k) or []
+        if not results and args.doc_type:  # no document of that kind: the nearest of any kind
+            results = self._search(args.query, {k: v for k, v in filters.items() if k != "doc_type"}, args.top_k) or []
         return SearchOutcome(query=args.query, passages=[
             Passage(doc_id=r.doc_id, title=r.title, doc_type=r.doc_type, section=r.section, snippet=r.snippet,
                     text=r.quoted(), model_id=r.metadata.get("model_id") or None, flagged=r.flagged,

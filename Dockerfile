@@ -27,7 +27,9 @@ RUN pip install . \
     # and set MODELDESK_MODELS_PATH=/models to serve them instead.
     && python -m assistant.demo --out /opt/modeldesk/demo-models \
     # The guardrails' learned judge, fine-tuned offline from the bundled guard sets (a few minutes).
-    && modeldesk guard train --out /opt/modeldesk/guard-judge
+    && modeldesk guard train --out /opt/modeldesk/guard-judge \
+    # The planner's operation classifier, trained from the bundled schemas and templates (~2 minutes).
+    && modeldesk understand train --out /opt/modeldesk/understanding
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin modeldesk \
     && mkdir -p /var/lib/modeldesk && chown modeldesk:modeldesk /var/lib/modeldesk
@@ -38,7 +40,8 @@ USER modeldesk
 # documents in Chroma.
 ENV MODELDESK_DATA_DIR=/var/lib/modeldesk \
     MODELDESK_MODELS_PATH=/opt/modeldesk/demo-models \
-    MODELDESK_GUARD_JUDGE=/opt/modeldesk/guard-judge
+    MODELDESK_GUARD_JUDGE=/opt/modeldesk/guard-judge \
+    MODELDESK_UNDERSTANDING=/opt/modeldesk/understanding
 
 EXPOSE 8000
 # Liveness only (the process serves HTTP); /readyz is for the load balancer and operators.

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     guardrails: bool = Field(True, description="Screen questions, watch each principal's query stream, enforce "
                              "budgets and locks. Turn off only to measure what the guardrails prevent (bench/attacks).")
 
+    understanding: str = Field("", description="Folder of the planner's operation classifier (`modeldesk understand "
+                               "train --out`); empty for the machine's cache, where it is built on first use.")
     guard_judge: str = Field("", description="Folder of the guard's learned judge (`modeldesk guard train`); empty "
                              "means the machine's cache built from the bundled sets, 'off' runs the rules alone.")
 

@@ -65,8 +65,14 @@ class Assistant:
 
         from assistant.conversation.state import ForgetfulWhenDown, open_sessions
 
+        from pathlib import Path
+
+        from assistant.conversation.operations import OperationClassifier
+
+        classifier = OperationClassifier.find(Path(settings.understanding) if settings.understanding else None)
         return cls(registry, knowledge, sessions=ForgetfulWhenDown(open_sessions(settings)),
-                   guard=guard, audit=open_audit_log(settings), monitor=Monitor.from_settings(settings, registry))
+                   planner=RulePlanner(registry, classifier), guard=guard, audit=open_audit_log(settings),
+                   monitor=Monitor.from_settings(settings, registry))
 
     @property
     def alert_sinks(self) -> list:

@@ -152,7 +152,14 @@ class OperationClassifier:
                 if not (folder / "model.joblib").exists():
                     log.warning("building the operation classifier in %s (once per machine)", folder)
                     train(folder, progress=log.info)
-                cls._loaded[folder] = cls(folder)
+                try:
+                    cls._loaded[folder] = cls(folder)
+                except Exception as exc:  # noqa: BLE001 - a damaged file is named, with the fix
+                    from assistant.errors import ConfigError
+
+                    raise ConfigError(f"{folder / 'model.joblib'}: the operation classifier could not be loaded "
+                                      f"({type(exc).__name__}: {exc}); rebuild it with `modeldesk understand train "
+                                      f"--force`") from None
             return cls._loaded[folder]
 
     def read(self, text: str) -> Reading:

@@ -105,6 +105,7 @@ _CONTENT = re.compile(r"\b(?:and|or|but|what|about|how|of|same|now|ok|okay|then|
 _EVENT = re.compile(r"\b(?:did|was|were|happened|has (?:anyone|anybody|someone|somebody)|have (?:people|attackers|researchers|"
                     r"hackers|criminals)|ever|who (?:did|was|were)|when did|real(?:ly)? (?:happen|been)|case where|"
                     r"instance of|known case|known example|example of|story|went wrong)\b")
+_OLD_VALUE = re.compile(r"\b(?:instead of|rather than|up from|down from)\s+(?:just |only |the current )?[$£€]?\d[\d,.]*\s*k?\b")
 _ADD = re.compile(r"\b(?:also|too|as well|additionally|on top|plus|and also)\b")
 _RISK_WORDS = r"\b(?:risk|risky|riskier|tiers?|tiername|flag(?:ged|s)?|likely|scores?|scored|critical|high|low|medium|elevated)\b"
 
@@ -283,6 +284,8 @@ class RulePlanner:
                 carried = True
 
         ops = self._operations(clause, named_record, bool(context_record))
+        if clause.model_id is None and ops and set(ops) <= MODEL_OPS and not self._names_anything(clause):
+            ops = []  # about none of our models ("what went wrong with that chatbot?"): documents, not "which model?"
         if (not carried and same_model and state.filters and not state.record_id and not named_record and not clause.filters
                 and (set(ops) & (SEGMENT_OPS - {"predict", "feature_importance"}) or
                      (not ops and re.search(r"\bwhy\b|\breasons?\b", clause.masked)))):
@@ -366,6 +369,14 @@ class RulePlanner:
                         plan.steps.append(step)
         return plan
 
+    def _names_anything(self, clause: _Clause) -> bool:
+        """The clause mentions something of the registry: a record, an input, a category, a tier, an entity."""
+        if clause.record_ids or clause.model_scores:
+            return True
+        if re.search(r"\b(?:tiername|entityname|positivelabel)\b", self.vocabulary.mask(clause.text)):
+            return True
+        return any(lex.find_features(clause.text) or lex.find_values(clause.text) for lex in self.lexicons.values())
+
     def _described(self, clause: _Clause, ops: list[str], named_record: bool, context_record) -> dict[str, Any]:
         """ "what tier would a non-student with a $1,400 balance get?": a case described by its inputs, not a
         stored record and not a group; its inputs, or {} when the clause is something else."""
@@ -373,23 +384,23 @@ class RulePlanner:
             return {}
         if any(isinstance(v, dict) for v in clause.changes.values()):
             return {}  # "$500 lower" changes something that exists
-        inputs = {f.feature: f.value for f in clause.filters if f.op == "=="}
-        if any(f.op != "==" for f in clause.filters):
+        text = clause.masked
+        singular = re.search(r"\b(?:a|an|someone|somebody|new|hypothetical|made-up|fictional|typical)\b", text)
+        if any(f.op != "==" for f in clause.filters) and not singular:
             return {}  # "over 40", "under $2k": a group
+        # In "a new applicant: $80k over 60 months", a comparison word states the case's value.
+        inputs = {f.feature: f.value for f in clause.filters}
         inputs.update(clause.changes)
         if not inputs:
             return {}
-        text = clause.masked
         if re.search(r"\bhow many\b|\bwhat (?:share|percent|proportion)\b|\bcount\b|\bentitynames\b|\b(?:all|every)\b", text):
             return {}
         if context_record and _REFERS_RECORD.search(text):
             return {}  # "if she had ...": a what-if on the record being discussed
         entity = normalise(self.registry.get(clause.model_id).spec.entity) if clause.model_id else "record"
         plural = _variants_simple(entity) - {entity}
-        if re.search(rf"\b(?:{'|'.join(map(re.escape, plural))}|people|ones|those|these|they|them|their|groups?|segments?)\b",
-                     clause.text):
+        if re.search(rf"\b(?:{'|'.join(map(re.escape, plural))}|people|ones|those|these|groups?|segments?)\b", clause.text):
             return {}  # a group, not one case
-        singular = re.search(r"\b(?:a|an|someone|somebody|new|hypothetical|made-up|fictional|typical)\b", text)
         hypothetical = re.search(r"\b(?:would|could|will|might)\b", text)
         if not singular and (context_record or not hypothetical):
             return {}
@@ -711,6 +722,9 @@ class RulePlanner:
     def _changes(self, text, lexicon, features, values, state) -> dict[str, Any]:
         if lexicon is None:
             return {}
+        # "a 36 month term instead of 12", "2 policies instead of none": the number after "instead of" is the
+        # value now, not the change (blanked, keeping every position).
+        text = _OLD_VALUE.sub(lambda m: " " * len(m.group()), text)
         changes: dict[str, Any] = {}
         spec = lexicon.model.spec
         for mention in features:

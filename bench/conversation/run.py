@@ -210,15 +210,18 @@ def evaluate(assistant, who, single: list[dict], dialogues: list[dict], failures
     }
 
 
-def security_citations(assistant, items: list[dict]) -> dict[str, Any]:
+def security_citations(assistant, items: list[dict], failures: list | None = None) -> dict[str, Any]:
     """Whether questions about real AI-security case studies reach the documents and cite the right one."""
     from assistant.answer import Principal
 
-    who = Principal(id="bench-security", role="business")
     first = anywhere = refused = 0
     for i, item in enumerate(items):
-        answer = assistant.answer(item["q"], who, session_id=f"security-{i}")
+        who = Principal(id=f"bench-security-{id(items)}-{i}", role="business")
+        answer = assistant.answer(item["q"], who, session_id=f"security-{id(items)}-{i}")
         cited = [c.doc_id for c in answer.citations]
+        if failures is not None and (not cited or cited[0] != item["doc_id"]):
+            failures.append(("security", {"q": item["q"], "calls": [{"cited first": item["doc_id"], "got": cited[:3]}]},
+                             answer))
         first += bool(cited) and cited[0] == item["doc_id"]
         anywhere += item["doc_id"] in cited
         refused += answer.refused
@@ -264,12 +267,17 @@ def main() -> None:
         rows.append([name, outcome["questions"], f"{outcome['operation_accuracy']:.1%}", f"{outcome['exact_accuracy']:.1%}",
                      outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—",
                      outcome["refused"]])
-    security = HERE / "crossdomain" / "security_questions.yaml"
-    if security.exists() and ATLAS.exists():
-        results["security questions"] = cited = security_citations(crossdomain, yaml.safe_load(security.read_text()))
-        print_table("security case-study questions (no 'incident'/'policy' words): right case study cited first",
-                    ["questions", "cited first", "cited at all", "refused"],
-                    [[cited["questions"], f"{cited['first']:.1%}", f"{cited['any']:.1%}", cited["refused"]]])
+    security_rows = []
+    for name, file in (("security dev", "security_dev.yaml"), ("security held-out", "security_questions.yaml")):
+        path = HERE / "crossdomain" / file
+        if path.exists() and ATLAS.exists():
+            results[name] = cited = security_citations(crossdomain, yaml.safe_load(path.read_text()),
+                                                       failures if name == args.failures_from else None)
+            security_rows.append([name, cited["questions"], f"{cited['first']:.1%}", f"{cited['any']:.1%}", cited["refused"]])
+    if security_rows:
+        print_table("questions about ATLAS case studies (no 'incident'/'policy' words), asked by business users: "
+                    "right case study cited first (target >= 95%)",
+                    ["set", "questions", "cited first", "cited at all", "refused"], security_rows)
     print_table("bench/conversation: accuracy, guardrails and judge on (targets: operation >= 90%, whole call >= 80%, "
                 "follow-ups >= 80%, no refusals)",
                 ["set", "questions", "operation", "whole call", "follow-up turns", "follow-ups", "refused"], rows)

@@ -105,6 +105,11 @@ _CONTENT = re.compile(r"\b(?:and|or|but|what|about|how|of|same|now|ok|okay|then|
 _EVENT = re.compile(r"\b(?:did|was|were|happened|has (?:anyone|anybody|someone|somebody)|have (?:people|attackers|researchers|"
                     r"hackers|criminals)|ever|who (?:did|was|were)|when did|real(?:ly)? (?:happen|been)|case where|"
                     r"instance of|known case|known example|example of|story|went wrong)\b")
+# "the model", "your predictions", "which features...", "is it safe...": one of ours, though unnamed (so a
+# clarifying question); "a lying model on hugging face", "is it true that..." are not.
+_MODEL_REFERENCE = re.compile(r"\b(?:the|this|that|your|our|its) (?:\w+ )?(?:model|classifier|scores?|predictions?|tiers?|"
+                              r"bands?|features?|inputs?)\b|\b(?:features|inputs|variables|risk tiers|tiers)\b|"
+                              r"^(?:is|can|should|does|how \w+ is) it\b(?! (?:true|possible|real|legal|normal|common)\b)")
 _OLD_VALUE = re.compile(r"\b(?:instead of|rather than|up from|down from)\s+(?:just |only |the current )?[$£€]?\d[\d,.]*\s*k?\b")
 _ADD = re.compile(r"\b(?:also|too|as well|additionally|on top|plus|and also)\b")
 _RISK_WORDS = r"\b(?:risk|risky|riskier|tiers?|tiername|flag(?:ged|s)?|likely|scores?|scored|critical|high|low|medium|elevated)\b"
@@ -371,7 +376,7 @@ class RulePlanner:
 
     def _names_anything(self, clause: _Clause) -> bool:
         """The clause mentions something of the registry: a record, an input, a category, a tier, an entity."""
-        if clause.record_ids or clause.model_scores:
+        if clause.record_ids or clause.model_scores or _MODEL_REFERENCE.search(clause.text):
             return True
         if re.search(r"\b(?:tiername|entityname|positivelabel)\b", self.vocabulary.mask(clause.text)):
             return True
@@ -735,10 +740,14 @@ class RulePlanner:
             if change is not None:
                 changes[feature.name] = change
             elif feature.type == "boolean" or _yes_no(feature):
-                if not re.search(r"\b(?:if|were|was|had|switch|switched|turn|turned|moves?|moved|put|set|made|make|gets?|got|without|with|become|became|stopped|started|goes|went)\b", before + after[:15]):
+                if not re.search(r"\b(?:if|were|was|had|been|switch|switched|turn|turned|moves?|moved|put|set|made|make|gets?|got|"
+                                 r"without|with|become|became|stopped|started|goes|went|adds?|added|adding|drops?|dropped|"
+                                 r"took|take|takes|brought|bring|brings|lose|lost|loses|gained?|removed?|cancel(?:led|s)?|"
+                                 r"quit|gave up|give up|joined|left|signed up|opted)\b", before + after[:15]):
                     continue
                 negated = mention.negated or bool(re.search(r"\b(?:not|non|no|without|didn't|wasn't|weren't|stopped|off)\s*(?:a |an )?$", before)) or \
-                    bool(re.search(r"\b(?:turn(?:ed|s)? off|switch(?:ed|es)? off|cancel(?:led|s)?|drop(?:ped|s)?|remov\w*|stop(?:ped|s)?)\s+(?:\w+\s+)?$", before)) or \
+                    bool(re.search(r"\b(?:turn(?:ed|s)? off|switch(?:ed|es)? off|cancel(?:led|s)?|drop(?:ped|s)?|remov\w*|stop(?:ped|s)?|"
+                                   r"los(?:e|t|es)|quit|gave up|give up|left)\s+(?:\w+\s+){0,2}$", before)) or \
                     bool(re.match(r"^\s*(?:were|was)? ?(?:off|removed|false|no)\b", after))
                 yes = (feature.values or [1])[0] if _yes_no(feature) else 1
                 no = _no_value(feature) if _yes_no(feature) else 0
@@ -921,14 +930,16 @@ def _op_for(phrase: str) -> str:
     return "=="
 
 
-_DOWN = {"lower", "less", "smaller", "down", "fewer", "cheaper", "shorter", "younger"}
+_DOWN = {"lower", "less", "smaller", "down", "fewer", "cheaper", "shorter", "younger", "cut", "reduction", "discount",
+         "decrease", "drop"}
 _UP_VERBS = r"(?:increas|rais|bump|add|up|grow|boost|gave|give|giv|took|take|extend)"
 _DOWN_VERBS = r"(?:decreas|lower|reduc|cut|drop|trim|down|paid down|pay down|pays down|paid off|pay off|pays off|paying down|paying off)"
 
 
 def _numeric_change(before: str, after: str) -> Any:
     """A what-if change next to a feature mention: "were $500 lower", "to 24", "increased by 10", "no late payments"."""
-    amount_dir = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|went|got|goes|dropped|fell|rose|increased|decreased|came in|ended up|by|of)?\s*(?:by\s+)?({_NUM})\s*(?:usd|dollars|\w+)?\s*(lower|less|smaller|down|fewer|cheaper|shorter|higher|more|bigger|larger|up|greater|longer|older)\b", after)
+    amount_dir = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|went|got|goes|dropped|fell|rose|increased|decreased|came in|ended up|by|of)?\s*(?:by\s+)?({_NUM})\s*(?:usd|dollars|\w+)?\s*(lower|less|smaller|down|fewer|cheaper|shorter|higher|more|bigger|larger|up|greater|longer|older|raise|"
+                          r"bump|boost|increase|extra|cut|reduction|discount|decrease|drop)\b", after)
     if amount_dir:
         return {"decrease" if amount_dir.group(2) in _DOWN else "increase": _number(amount_dir.group(1))}
     m = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:dropped|fell|decreased|went down|reduced|cut|lowered)\s+(?:by\s+)?({_NUM})", after)

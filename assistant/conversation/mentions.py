@@ -127,7 +127,7 @@ class Vocabulary:
         self.tier_names = sorted({normalise(t.name) for m in models for t in m.spec.risk_tiers}, key=len, reverse=True)
         self.entity_words: set[str] = set()
         for m in models:
-            self.entity_words |= _variants_simple(normalise(m.spec.entity))
+            self.entity_words |= variants_simple(normalise(m.spec.entity))
         self.labels = sorted({normalise(m.spec.positive_label) for m in models}, key=len, reverse=True)
         self.model_ids = sorted({m.id.lower() for m in models}, key=len, reverse=True)
         words = {"positivelabel", "risk"}
@@ -183,7 +183,8 @@ def classifier_text(masked: str) -> str:
     return re.sub(r"\s+", " ", out).strip()
 
 
-def _variants_simple(word: str) -> set[str]:
+def variants_simple(word: str) -> set[str]:
+    """A noun and its plural (or singular): "policy" → {"policy", "policies"}."""
     out = {word}
     if word.endswith("y"):
         out.add(word[:-1] + "ies")

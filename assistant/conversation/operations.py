@@ -28,8 +28,10 @@ import numpy as np
 from assistant.conversation import corpus
 
 log = logging.getLogger("modeldesk.understanding")
-_SOURCES = ("corpus.py", "mentions.py", "lexicon.py", "operations.py")
-VERSION = "1"
+# What a built classifier depends on besides the data: the code that generates and masks the corpus.
+# VERSION changes when the model's features or training change (this file's reading code may change freely).
+_SOURCES = ("corpus.py", "mentions.py", "lexicon.py")
+VERSION = "2"
 
 
 @dataclass
@@ -139,6 +141,12 @@ class OperationClassifier:
     def __init__(self, folder: Path):
         bundle = joblib.load(folder / "model.joblib")
         self.model, self.classes = bundle["model"], bundle["classes"]
+        # The hot path: one sparse matrix product for every operation at once, instead of sixteen
+        # estimators each validating its input (7 ms -> well under 1 ms a question).
+        features, head = self.model.steps[0][1], self.model.steps[-1][1]
+        self._vectorizers = [v for _, v in features.transformer_list]
+        self._weights = np.vstack([e.coef_.ravel() for e in head.estimators_]).T
+        self._bias = np.array([float(e.intercept_[0]) for e in head.estimators_])
         meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").exists() else {}
         self.second = float(meta.get("second_threshold", 0.5))
         self._cache: dict[str, Reading] = {}
@@ -166,7 +174,11 @@ class OperationClassifier:
         """`text` is the masked question (`mentions.classifier_text`)."""
         cached = self._cache.get(text)
         if cached is None:
-            cached = _reading(self.model, self.classes, text)
+            from scipy.sparse import hstack
+
+            row = hstack([v.transform([text]) for v in self._vectorizers]).tocsr()
+            logits = np.asarray(row @ self._weights).ravel() + self._bias
+            cached = Reading({c: float(p) for c, p in zip(self.classes, 1.0 / (1.0 + np.exp(-logits)))})
             cached.second = self.second
             if len(self._cache) >= 4096:
                 self._cache.pop(next(iter(self._cache)))

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from assistant.conversation.corpus import OPERATIONS
 from assistant.conversation.lexicon import GENERIC_WORDS, ModelLexicon, ValueMention, build, normalise
-from assistant.conversation.mentions import RecordIds, Vocabulary, classifier_text
+from assistant.conversation.mentions import RecordIds, Vocabulary, classifier_text, variants_simple as _variants_simple
 from assistant.conversation.operations import OperationClassifier, Reading
 from assistant.conversation.state import SessionState
 from assistant.models.features import parse_number
@@ -794,15 +794,6 @@ def _items(arguments: dict[str, Any]) -> set:
     return {(k, repr(v)) for k, v in arguments.items()}
 
 
-def _variants_simple(word: str) -> set[str]:
-    out = {word}
-    if word.endswith("y"):
-        out.add(word[:-1] + "ies")
-    elif word.endswith("s"):
-        out.add(word[:-1])
-    else:
-        out.add(word + "s")
-    return out
 
 
 def _merge_filters(current: list[Filter], new: list[Filter]) -> list[Filter]:

@@ -136,3 +136,24 @@ def test_a_described_borrower_is_scored_as_a_new_case(library):
     assert args["inputs"] == {"is_senior": 1, "books_on_loan": 6, "fines_owed": 12}
     assert answer.tool_calls[0].result["tier"] in {"Green", "Amber", "Red"}
     assert "described case" in answer.text
+
+
+def test_the_pages_model_settles_an_id_two_models_share(tmp_path):
+    # Two models scoring the same borrowers is normal: the id alone cannot say which one is meant.
+    first = write_library_model(tmp_path / "models" / "library-overdue")
+    second = write_library_model(tmp_path / "models" / "library-overdue-v2")
+    spec = yaml.safe_load((second / "model.yaml").read_text())
+    (second / "model.yaml").write_text(yaml.safe_dump({**spec, "id": "library-overdue-v2", "name": "Overdue returns v2"}))
+    both = Assistant(Registry([first.parent]))
+    unsure = both.answer("what tier is borrower 412 in?", LIBRARIAN)
+    assert not unsure.tool_calls and set(unsure.clarification) == {"library-overdue", "library-overdue-v2"}
+    on_page = both.answer("what tier is borrower 412 in?", LIBRARIAN, model_id="library-overdue-v2")
+    assert calls(on_page) == [("predict", {"model_id": "library-overdue-v2", "record_id": "412"})]
+
+
+def test_questions_about_no_model_go_to_the_documents_and_off_topic_gets_the_scope(registry_all, demo_knowledge):
+    assistant = Assistant(registry_all, demo_knowledge)
+    story = assistant.answer("has anyone ever managed to get a chatbot to leak its hidden instructions?", LIBRARIAN)
+    assert [c.name for c in story.tool_calls] == ["search_knowledge"] and story.citations and not story.refused
+    recipe = assistant.answer("what's a good recipe for banana bread?", LIBRARIAN)
+    assert not recipe.tool_calls and not recipe.refused and "I explain" in recipe.text

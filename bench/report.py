@@ -46,18 +46,27 @@ def main() -> None:
                 "Targets: hybrid Recall@5 >= 0.95, MRR >= 0.85, p50 <= 30 ms.", ""]
     conversation = _load("conversation")
     if conversation:
-        out += [f"**Conversation** — `python -m bench.conversation.run` ({conversation['when']})", "",
-                "| set | questions | operation | exact tool + arguments | follow-up turns | follow-ups |", "|---|---|---|---|---|---|"]
-        for name in ("team", "held-out"):
+        out += [f"**Conversation** — `python -m bench.conversation.run` ({conversation['when']}; guardrails and judge "
+                "on, every message new, one colleague per question)", "",
+                "| set | questions | operation | whole call | follow-up turns | follow-ups | refused |",
+                "|---|---|---|---|---|---|---|"]
+        for name in ("team", "held-out", "cross-domain dev", "cross-domain held-out"):
             s = conversation.get(name)
             if s:
                 out.append(f"| {name} | {s['questions']} | {s['operation_accuracy']:.1%} | {s['exact_accuracy']:.1%} | "
-                           f"{s['follow_up_turns']} | {s['follow_up_accuracy']:.1%} |")
-        out += ["", "| question kind (team set) | n | p50 ms | p95 ms |", "|---|---|---|---|"]
-        for kind, v in conversation["team"]["latency_ms"].items():
-            out.append(f"| {kind} | {v['n']} | {v['p50']:.1f} | {v['p95']:.1f} |")
-        out += ["", "Targets: operation >= 95%, exact >= 85%, follow-ups >= 90%; prediction questions p50 <= 50 ms and "
-                "p95 <= 150 ms, document questions p50 <= 100 ms.", ""]
+                           f"{s['follow_up_turns']} | {s['follow_up_accuracy']:.1%} | {s.get('refused', 0)} |")
+        security = [(n, conversation[n]) for n in ("security dev", "security held-out") if conversation.get(n)]
+        if security:
+            out += ["", "| ATLAS case-study questions (business role) | questions | right case study cited first | "
+                    "cited at all | refused |", "|---|---|---|---|---|"]
+            out += [f"| {n} | {s['questions']} | {s['first']:.1%} | {s['any']:.1%} | {s['refused']} |" for n, s in security]
+        out += ["", "| question kind | set | n | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+        for name in ("team", "cross-domain dev"):
+            for kind, v in (conversation.get(name) or {}).get("latency_ms", {}).items():
+                out.append(f"| {kind} | {name} | {v['n']} | {v['p50']:.1f} | {v['p95']:.1f} |")
+        out += ["", "Targets: operation >= 90%, whole call >= 80%, follow-ups >= 80%, right case study cited first "
+                ">= 95%, no refusals; prediction questions p50 <= 50 ms and p95 <= 150 ms, document questions p50 <= 100 ms.",
+                ""]
     load = _load("load")
     if load:
         out += [f"**Load** — `python -m bench.load` ({load['when']}; one server process, loopback; think = seconds "

@@ -657,7 +657,8 @@ class RulePlanner:
                 args["feature"] = features[0].feature
         elif op == "search_knowledge":
             args["query"] = text.replace("recordid", " ").strip()
-            if model_id and (clause.mentioned or record_id or re.search(r"\b(?:it|its|this model|that model|the model)\b", text)):
+            if model_id and (clause.mentioned or record_id or re.search(r"\b(?:it|its|this model|that model|the model)\b", text)
+                             or _continues_model(clause, state, model_id)):
                 args["model_id"] = model_id
             doc_type = next((d for k, d in _DOC_TYPES.items() if re.search(rf"\b{k}", text)), None)
             if doc_type is None and "model_id" not in args and _EVENT.search(text):
@@ -667,7 +668,8 @@ class RulePlanner:
         elif op == "list_incidents":
             if clause.mentioned:
                 args["model_id"] = clause.mentioned
-            elif model_id and re.search(r"\b(?:it|its|this model|that model|the model)\b", text):
+            elif model_id and (re.search(r"\b(?:it|its|this model|that model|the model)\b", text)
+                               or _continues_model(clause, state, model_id)):
                 args["model_id"] = model_id
             args.update(_incident_filters(text))
         elif op == "probing_alerts" and clause.mentioned:
@@ -839,6 +841,11 @@ def _best(scores: dict[str, float]) -> str | None:
     return ranked[0][0]
 
 
+def _continues_model(clause: _Clause, state: SessionState, model_id: str) -> bool:
+    """A short follow-up ("and the limitations?", "any open incidents?") in a conversation about a model."""
+    return state.model_id == model_id and state.turns > 0 and len(clause.masked.split()) <= 5 and not clause.mentioned
+
+
 def _asks(reading: Reading) -> bool:
     """The classifier is sure the message asks for an operation."""
     op, p = reading.top
@@ -971,7 +978,8 @@ def _numeric_change(before: str, after: str) -> Any:
 
 def _top_k(text: str) -> dict[str, int]:
     m = re.search(rf"\b(?:top|first|main|biggest|largest|key)\s+({_NUM_OR_WORD})\b", text) or \
-        re.search(rf"\b({_NUM_OR_WORD})\s+(?:most|main|biggest|top|key|largest)?\s*(?:reasons|factors|features|drivers|segments|inputs|things|variables)\b", text)
+        re.search(rf"\b({_NUM_OR_WORD})\s+(?:most|main|biggest|top|key|largest)?\s*(?:reasons|factors|features|drivers|segments|inputs|things|variables)\b", text) or \
+        re.search(rf"\b({_NUM_OR_WORD}) of (?:the|its|their|our) (?:\w+(?:'s)? )?(?:worst|biggest|largest|main|top|most)\b", text)
     if m:
         value = _number(m.group(1))
         if 1 <= value <= 20:

@@ -742,6 +742,15 @@ class RulePlanner:
             if change is not None:
                 changes[feature.name] = change
             elif feature.type == "boolean" or _yes_no(feature):
+                stated = re.match(r"^\s*(?:of |=\s*|:\s*|to |set to )?(yes|no|true|false)\b", after)
+                if stated and re.search(r"\b(?:if|had|were|was|set|with)\b", text[:mention.start]):
+                    # "student No", "student of yes", "paperless = true": the value is said outright
+                    on = stated.group(1) in {"yes", "true"}
+                    if _yes_no(feature):
+                        changes[feature.name] = (feature.values or [1])[0] if on else _no_value(feature)
+                    else:
+                        changes[feature.name] = 1 if on else 0
+                    continue
                 if not re.search(r"\b(?:if|were|was|had|been|switch|switched|turn|turned|moves?|moved|put|set|made|make|gets?|got|"
                                  r"without|with|become|became|stopped|started|goes|went|adds?|added|adding|drops?|dropped|"
                                  r"took|take|takes|brought|bring|brings|lose|lost|loses|gained?|removed?|cancel(?:led|s)?|"

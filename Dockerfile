@@ -26,7 +26,7 @@ RUN pip install . \
     # The demo models, fitted deterministically (seeded) at build time; mount your own at /models
     # and set MODELDESK_MODELS_PATH=/models to serve them instead.
     && python -m assistant.demo --out /opt/modeldesk/demo-models \
-    # The guardrails' learned judge, fine-tuned offline from the bundled guard sets (a few minutes).
+    # The guardrails' learned judge, built offline from the bundled guard sets (under a minute).
     && modeldesk guard train --out /opt/modeldesk/guard-judge \
     # The planner's operation classifier, trained from the bundled schemas and templates (~2 minutes).
     && modeldesk understand train --out /opt/modeldesk/understanding

@@ -648,19 +648,18 @@ def guard_alerts(model: Optional[str] = typer.Option(None, "--model", help="Only
 @guard_app.command("train")
 def guard_train(out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the judge to (default: the "
                                                    "machine's cache, where the guard looks for it)."),
-                epochs: int = typer.Option(3, "--epochs", min=1, max=20),
                 force: bool = typer.Option(False, "--force", help="Train again even when this judge is built.")) -> None:
     """Build the guard's learned judge from the bundled guard sets and the local sentence model (offline)."""
     from assistant.guard import judge
 
     folder = out or judge.default_folder()
-    if not force and (folder / "judge.json").exists() and (folder / "weights.pt").exists():
+    if not force and judge.is_built(folder):
         meta = json.loads((folder / "judge.json").read_text())
         console.print(f"Guard judge already built in {folder} (held-out attacks caught "
                       f"{meta['held_out_attacks_caught']:.1%}, benign refused {meta['held_out_benign_refused']:.1%}).")
         return
-    console.print(f"Training the guard judge on {len(judge.training_sets())} sets (a few minutes on a laptop)...")
-    judge.train(folder, epochs=epochs, progress=lambda line: console.print(line))
+    console.print(f"Building the guard judge from {len(judge.training_sets())} sets (under a minute on a laptop)...")
+    judge.train(folder, progress=lambda line: console.print(line))
 
 
 understand_app = typer.Typer(help="Understanding: the operation classifier behind the planner.", no_args_is_help=True)

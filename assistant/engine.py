@@ -60,7 +60,7 @@ class Assistant:
         if settings.guardrails:
             from assistant.guard.guard import Guard
 
-            guard = Guard.from_settings(settings, registry)
+            guard = Guard.from_settings(settings, registry, embedder=getattr(knowledge, "embedder", None))
         from assistant.monitoring import Monitor
 
         from assistant.conversation.state import ForgetfulWhenDown, open_sessions

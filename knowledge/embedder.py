@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
+
+QUERY_CACHE = 1024  # query vectors remembered per embedder
 
 
 def resolve_model_path(model: str) -> Path:
@@ -45,6 +48,9 @@ class Embedder:
         self.texts_embedded = 0  # how many texts this embedder has encoded (tests and reports read it)
         self._model: Any = None
         self._lock = threading.Lock()
+        # Recent query vectors: the guard's judge and retrieval read the same message, and follow-ups
+        # and retries repeat queries, so each message is encoded once.
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -91,5 +97,15 @@ class Embedder:
         return vectors.astype("float32").tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        """The vector for a search query."""
-        return self.embed([text])[0]
+        """The vector for one message or search query (recent ones are remembered)."""
+        with self._lock:
+            vector = self._queries.get(text)
+            if vector is not None:
+                self._queries.move_to_end(text)
+                return vector
+        vector = self.embed([text])[0]
+        with self._lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector

@@ -72,14 +72,15 @@ class Guard:
         self._scales: dict[str, dict[str, float]] = {}
 
     @classmethod
-    def from_settings(cls, settings: Any, registry: Any) -> "Guard":
+    def from_settings(cls, settings: Any, registry: Any, *, embedder: Any = None) -> "Guard":
+        """`embedder`: the knowledge base's sentence model, shared with the judge (one encoder pass a message)."""
         from assistant.guard.state import open_guard_store
 
         from assistant.guard.judge import Judge
 
         value = getattr(settings, "guard_budgets", "") or None
         return cls(open_guard_store(settings), registry, budgets_from(value), model_budget=model_budget_from(value),
-                   judge=Judge.find(getattr(settings, "guard_judge", "") or ""))
+                   judge=Judge.find(getattr(settings, "guard_judge", "") or "", embedder=embedder))
 
     # -- 1. locks -----------------------------------------------------------------------------
     def gate(self, principal: Principal) -> Refusal | None:

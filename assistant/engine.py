@@ -8,6 +8,7 @@ from typing import Any
 
 from assistant.answer import Answer, Principal, Refusal, ToolCall
 from assistant.config import Settings
+from assistant.conversation.language import detect, not_understood
 from assistant.conversation.planner import Plan, Planner, RulePlanner, _advance
 from assistant.conversation.state import MemorySessions, SessionStore
 from assistant.conversation.tools import Toolbox, run_tool
@@ -106,7 +107,7 @@ class Assistant:
         plan = self.planner.plan(question, state, model_id)
         if self.guard is not None:
             models = [s.arguments.get("model_id") for s in plan.steps] + [model_id, state.model_id]
-            refused = self.guard.screen(principal, question, [m for m in dict.fromkeys(models) if m])
+            refused = self.guard.screen(principal, question, [m for m in dict.fromkeys(models) if m], plan.steps)
             if refused is not None:
                 state.turns += 1
                 self.sessions.save(session_id, state)
@@ -132,8 +133,13 @@ class Assistant:
             options = f" Options: {', '.join(plan.options)}." if plan.options else ""
             return Answer(session_id=session_id, text=plan.clarify + options, clarification=plan.options), []
         if not plan.steps:
-            text = "Starting over. What would you like to know?" if plan.reset else self.help_text()
+            text = "Starting over. What would you like to know?" if plan.reset else self._scope(question)
             return Answer(session_id=session_id, text=text), []
+        language = detect(question)
+        if plan.by_default and not language.supported:
+            # Nothing recognised (no record, no model) in a language the planner does not read: say so
+            # in that language, rather than answer from documents matched on foreign words.
+            return Answer(session_id=session_id, text=not_understood(language)), []
         steps, notices, refusals = list(plan.steps), [], []
         if self.guard is not None:
             review = self.guard.review(principal, steps, question)
@@ -163,7 +169,7 @@ class Assistant:
             executed.append(step)
         if plan.by_default and not errors and not _relevant(results):
             # Nothing asked of a model and nothing in the documents close to it: say what ModelDesk does.
-            return Answer(session_id=session_id, text=self.help_text()), []
+            return Answer(session_id=session_id, text=self._scope(question)), []
         if self.guard is not None and executed:
             self.guard.observe(principal, question, [(s, r) for s, (_, r) in zip(executed, results)])
         if refusals and not results:
@@ -210,6 +216,11 @@ class Assistant:
             import logging
 
             logging.getLogger("modeldesk.audit").exception("could not write an audit entry")
+
+    def _scope(self, question: str) -> str:
+        """What ModelDesk answers, for a message it cannot (in the message's language when it is not English)."""
+        language = detect(question)
+        return self.help_text() if language.supported else not_understood(language)
 
     def help_text(self) -> str:
         names = ", ".join(f"{m.spec.name} (`{m.id}`)" for m in self.registry) or "no models yet"

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from pydantic import BaseModel
 
 from assistant.answer import Principal, Refusal
+from assistant.conversation.language import detect
 from assistant.errors import AssistantError, Unavailable
 from assistant.guard import screen as screening
 from assistant.guard.budgets import DEFAULT_MODEL_BUDGET, Budget, ModelBudget, budgets_from, model_budget_from
@@ -31,6 +32,8 @@ from assistant.guard.stream import LEVELS, Signal, refusal_signal, signals, vect
 log = logging.getLogger("modeldesk.guard")
 
 PREDICTION_TOOLS = {"predict", "explain", "what_if", "counterfactual"}
+_ABOUT_PEOPLE = {"membership_inference", "inversion", "bulk_extraction"}  # families that need someone or everyone
+CONFIDENT = 0.9  # the judge's P(attack) at which its reading alone counts as evidence toward a lock
 SYNTHETIC_TOOLS = {"what_if", "counterfactual"}
 
 
@@ -91,12 +94,19 @@ class Guard:
             return None  # prediction tools fail closed in review; documents stay available
         if not lock:
             return None
-        until, _ = lock
-        return refusal("locked", detail=f"The pause ends at {time.strftime('%H:%M UTC', time.gmtime(until))}.")
+        until, reason = lock
+        why = f"What triggered it: {reason}. " if reason else ""
+        return refusal("locked", detail=f"{why}The pause ends at {time.strftime('%H:%M UTC', time.gmtime(until))}.")
 
     # -- 2. input screening -------------------------------------------------------------------
-    def screen(self, principal: Principal, question: str, model_ids: list[str]) -> Refusal | None:
-        """Refuse a message that asks for internals, bulk data, membership, inversion, injection or evasion."""
+    def screen(self, principal: Principal, question: str, model_ids: list[str], steps: list[Any] | None = None) -> Refusal | None:
+        """Refuse a message that asks for internals, bulk data, membership, inversion, injection or evasion.
+
+        `steps`, the planned tool calls: the security team and admins discuss attacks (incidents,
+        techniques, how an extraction worked, what an alert recorded) in any words, so for them a
+        message that runs no prediction tool is never refused for its vocabulary."""
+        if principal.role in TRUSTED_ROLES and steps is not None and not any(s.name in PREDICTION_TOOLS for s in steps):
+            return None
         adversarial = self._adversarial(model_ids, question)
         finding = self._finding(question, adversarial)
         if finding is None:
@@ -105,14 +115,17 @@ class Guard:
             return None
         now = self.clock()
         event = {"ts": now, "model_id": model_ids[0] if model_ids else None, "kind": "refusal",
-                 "category": finding.category, "rule": finding.rule, "question": _clip(question)}
+                 "category": finding.category, "rule": finding.rule, "question": _clip(question),
+                 "confident": finding.confident}
         try:
             self.store.append(principal.id, event)
-            recent = [e for e in self.store.events(principal.id, now - self._budget(principal).window)
-                      if e.get("kind") == "refusal"]
-            signal = refusal_signal(recent, self._budget(principal))
-            if signal:
-                self._escalate(principal, event["model_id"], [signal])
+            if finding.confident:
+                # Escalation counts only refusals with evidence of intent behind them.
+                recent = [e for e in self.store.events(principal.id, now - self._budget(principal).window)
+                          if e.get("kind") == "refusal" and e.get("confident", True)]
+                signal = refusal_signal(recent, self._budget(principal))
+                if signal:
+                    self._escalate(principal, event["model_id"], [signal])
         except Unavailable:
             log.warning("guard state store unavailable; refusal of %s not recorded", principal.id)
         return refusal(finding.category)
@@ -120,10 +133,12 @@ class Guard:
     def _finding(self, question: str, adversarial: bool) -> screening.Finding | None:
         """The rules' finding, weighed with the judge's: a message is refused when the rules match it
         (unless, read as typed, the judge is all but certain it is an everyday question) or when the
-        judge reads it as an attack with confidence."""
+        judge reads it as an attack with confidence. The finding is `confident` (counts toward a lock)
+        when the message was disguised (decoded), when rules and judge agree, or when the judge alone
+        is nearly sure."""
         finding = screening.screen(question, adversarial=adversarial)
-        as_typed = finding is None or "(" not in finding.rule  # decoded readings (base64, leetspeak...)
-        if self.judge is None or not as_typed:
+        decoded = finding is not None and "(" in finding.rule and "not in English" not in finding.rule
+        if self.judge is None or decoded:
             return finding  # a decoded attack is never overruled, so the judge need not run
         try:
             verdict = self.judge.score(question, adversarial=adversarial)
@@ -134,9 +149,15 @@ class Guard:
             if verdict.p_attack < self.judge.veto:
                 log.info("rule %r overruled by the judge (p=%.3f)", finding.rule, verdict.p_attack)
                 return None
-            return finding
-        if verdict.p_attack >= self.judge.threshold:
-            return screening.Finding(verdict.category, "judge", f"p={verdict.p_attack:.3f}")
+            return replace(finding, confident=verdict.p_attack >= 0.5)
+        english = detect(question).supported
+        # The judge learned mostly from English: in another language it must be surer to refuse.
+        needed = self.judge.threshold if english else max(self.judge.threshold, CONFIDENT)
+        if verdict.category in _ABOUT_PEOPLE and screening.aggregate_only(question):
+            needed = max(needed, CONFIDENT)  # "how many rows were defaults?" names no one to disclose
+        if verdict.p_attack >= needed:
+            return screening.Finding(verdict.category, "judge", f"p={verdict.p_attack:.3f}",
+                                     confident=verdict.p_attack >= CONFIDENT)
         return None
 
     def _adversarial(self, model_ids: list[str], question: str) -> bool:

@@ -50,7 +50,8 @@ WORDING: dict[str, Wording] = {
         "Model questions from your account are paused for a while.",
         "Your recent questions triggered the guardrails against probing the models; the security team has been "
         "notified.",
-        "Documents, policies and FAQs can still be searched; if this is a mistake, contact the security team."),
+        "Documents, policies and FAQs can still be searched. If this is a mistake, appeal to your security team: "
+        "their alert lists the questions that triggered the pause, and they can lift it at once."),
     "unavailable": Wording(
         "I can't answer prediction questions right now.",
         "The service that keeps the guardrails' records is unreachable, and predictions are not served without them.",

@@ -35,6 +35,9 @@ class Finding:
     category: str
     rule: str
     evidence: str
+    # Enough evidence of intent to count toward escalation (warnings, locks). A refusal on a weak or
+    # disputed reading is still a refusal, but a handful of them never locks anyone.
+    confident: bool = True
 
 
 # -- vocabulary shared by the screens ------------------------------------------------------------
@@ -212,6 +215,12 @@ _TRAINING_SET = _compile(rf"\b{_TRAINSET}\b.{{0,5}}|\b(?:trained|fit|fitted|buil
                            r"|\bused (?:to|for) (?:train|build|fit|develop|calibrate)\b|\b(?:during|in) (?:its |the )?training\b|\btraining (?:labels?|rows?|records?|samples?|examples?|outcomes?)\b")
 _ASKS_MEMBERSHIP = _compile(r"\b(?:is|was|were|are|did|does|has|have|confirm|verify|check|tell me (?:if|whether)|whether|look up|find out|know if|reckons?|think|or not|yes/no|yes or no|y/n)\b"
                               r"|\b(?:one of|among|part of|in|inside|included|a training)\b")
+
+
+def aggregate_only(text: str) -> bool:
+    """A count, share or summary over a population that names no individual: it cannot disclose a person."""
+    text = text.lower()
+    return bool(_AGGREGATE.search(_NEGATED_AGGREGATE.sub(" ", text))) and not _INDIVIDUAL.search(text)
 
 
 def _individual_in_training(text: str) -> str | None:
@@ -675,13 +684,14 @@ SCREENS: dict[str, list[tuple[str, Callable[[str], str | None]]]] = {
                                 r"|\b(?:member|non-?member)\s+(?:or|vs\.?|versus)\s+(?:non-?member|member)\b"
                                 rf"|\b(?:tell|determine|figure out|check|work out|find out|know)\b.{{0,30}}\b(?:whether|if)\b.{{0,60}}\b{_TRAINSET}")),
         ("taught, in other words", _taught_on),
-        ("training members", _rx(
-            # asking which records were members, or whether one record with given values was
+        ("training members", _unless_aggregate(_rx(
+            # asking which records were members, or whether one record with given values was;
+            # "how many rows were in the training set?" is a count, not a membership question
             r"\btraining members?\b|\b(?:members?|non-?members?) of the training\b"
             r"|\b(?:did|does|do|was|is|were)\s+(?:any|a|one)\s+(?:of the\s+)?training (?:examples?|rows?|records?|customers?|cases?)\s+(?:have|has|with|match|contain)\b"
             r"|\b(?:ids?|customers?|accounts?|records?|rows?|people|names)\b.{0,40}\b(?:were|was|are)\s+(?:\w+\s+)?(?:training (?:examples?|rows?|records?|members?|data)|in the training)\b"
             r"|\bincluded (?:when|in|during)\b.{0,40}\b(?:model|scorer|classifier|trained|built|put together)\b|\bwhether (?:she|he|they|it|this person) (?:was|were) included\b"
-            r"|\b(?:re-?train\w*|training run|refresh)\b.{0,20}\b(?:include|included|contain|contained|use|used)\b.{0,20}\b[a-z]{1,4}-?\d{3,}\b")),
+            r"|\b(?:re-?train\w*|training run|refresh)\b.{0,20}\b(?:include|included|contain|contained|use|used)\b.{0,20}\b[a-z]{1,4}-?\d{3,}\b"))),
     ],
     "inversion": [
         ("reconstruct a person's data", _rx(

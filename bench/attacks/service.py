@@ -113,6 +113,16 @@ class Service:
             time.sleep(0.3)
         raise RuntimeError(f"{self.label}: the server did not become ready in {timeout:.0f} s")
 
+    def alerts(self) -> list[dict]:
+        """The probing alerts the server raised (read from its guard store while it runs)."""
+        from assistant.config import load_settings
+        from assistant.guard.state import open_guard_store
+
+        if self._tmp is None:
+            return []
+        store = open_guard_store(load_settings(data_dir=Path(self._tmp.name)))
+        return store.alerts(since=0.0, limit=100000)
+
     def log_tail(self, chars: int = 3000) -> str:
         try:
             return self.log_path.read_text()[-chars:] if self.log_path else ""

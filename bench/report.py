@@ -50,12 +50,12 @@ def main() -> None:
                 "on, every message new, one colleague per question)", "",
                 "| set | questions | operation | whole call | follow-up turns | follow-ups | refused |",
                 "|---|---|---|---|---|---|---|"]
-        for name in ("team", "held-out", "cross-domain dev", "cross-domain held-out"):
+        for name in ("team", "held-out", "cross-domain dev", "cross-domain held-out 1", "cross-domain held-out 2"):
             s = conversation.get(name)
             if s:
                 out.append(f"| {name} | {s['questions']} | {s['operation_accuracy']:.1%} | {s['exact_accuracy']:.1%} | "
                            f"{s['follow_up_turns']} | {s['follow_up_accuracy']:.1%} | {s.get('refused', 0)} |")
-        security = [(n, conversation[n]) for n in ("security dev", "security held-out") if conversation.get(n)]
+        security = [(n, conversation[n]) for n in ("security dev", "security held-out 1", "security held-out 2") if conversation.get(n)]
         if security:
             out += ["", "| ATLAS case-study questions (business role) | questions | right case study cited first | "
                     "cited at all | refused |", "|---|---|---|---|---|"]

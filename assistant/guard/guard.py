@@ -124,7 +124,9 @@ class Guard:
                 recent = [e for e in self.store.events(principal.id, now - self._budget(principal).window)
                           if e.get("kind") == "refusal" and e.get("confident", True)]
                 signal = refusal_signal(recent, self._budget(principal))
-                if signal:
+                # Two refused messages restrict nothing and are weak evidence on their own: the
+                # security team hears from the refuse step on, so false refusals raise no alert.
+                if signal and signal.level >= 2:
                     self._escalate(principal, event["model_id"], [signal])
         except Unavailable:
             log.warning("guard state store unavailable; refusal of %s not recorded", principal.id)

@@ -253,7 +253,10 @@ def main() -> None:
     sets = [("team", assistant, "single_turn.yaml", "dialogues.yaml"),
             ("held-out", assistant, "holdout_single.yaml", "holdout_dialogues.yaml"),
             ("cross-domain dev", crossdomain, "crossdomain/dev_single.yaml", "crossdomain/dev_dialogues.yaml"),
-            ("cross-domain held-out", crossdomain, "crossdomain/holdout_single.yaml", "crossdomain/holdout_dialogues.yaml")]
+            # Set 1's failures were read on 2026-12-04, so it no longer measures generalisation on its
+            # own; set 2 (2026-12-05, another writer) is the one measured and never read.
+            ("cross-domain held-out 1", crossdomain, "crossdomain/holdout_single.yaml", "crossdomain/holdout_dialogues.yaml"),
+            ("cross-domain held-out 2", crossdomain, "crossdomain/holdout2_single.yaml", "crossdomain/holdout2_dialogues.yaml")]
     results: dict[str, Any] = {"setup_seconds": setup_s}
     failures = []
     rows = []
@@ -268,7 +271,8 @@ def main() -> None:
                      outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—",
                      outcome["refused"]])
     security_rows = []
-    for name, file in (("security dev", "security_dev.yaml"), ("security held-out", "security_questions.yaml")):
+    for name, file in (("security dev", "security_dev.yaml"), ("security held-out 1", "security_questions.yaml"),
+                       ("security held-out 2", "security_holdout2.yaml")):
         path = HERE / "crossdomain" / file
         if path.exists() and ATLAS.exists():
             results[name] = cited = security_citations(crossdomain, yaml.safe_load(path.read_text()),

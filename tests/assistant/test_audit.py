@@ -146,7 +146,7 @@ def test_deleted_reordered_and_inserted_records_are_detected(tmp_path):
     log, path = fresh("inserted.sqlite")
     last = log.tail(1)[0]
     sql(path, "INSERT INTO audit_log SELECT seq + 1, ts, principal, role, channel, session_id, 'planted', model_id, "
-              "tool_calls, citations, verdict, category, alerts, latency_ms, answer_id, detail, hash, hash "
+              "tool_calls, citations, verdict, category, alerts, latency_ms, answer_id, detail, hash, hash, login "
               "FROM audit_log WHERE seq = ?", last.seq)
     report = log.verify()
     assert (report.ok, report.first_bad) == (False, 13) and "changed" in report.problem

@@ -141,6 +141,20 @@ class KeySet:
                 log.warning("signing key %s skipped: %s", entry.get("kid"), exc)
         return keys
 
+    def discover(self) -> dict[str, Any]:
+        """The discovery document (for signing in at the web chat): the one fetched with the keys, else
+        fetched now; Unavailable when the provider cannot be reached."""
+        with self._lock:
+            if not self.discovery:
+                try:
+                    document = _fetch_json(self.discovery_url)
+                except Exception as exc:  # noqa: BLE001
+                    raise Unavailable(f"sign-in is unavailable: the identity provider is unreachable: "
+                                      f"{self.discovery_url}: {_describe(exc)}") from None
+                if isinstance(document, dict):
+                    self.discovery = document
+            return self.discovery
+
     def _since(self, moment: float | None, seconds: float) -> bool:
         """True when `moment` is unset or at least `seconds` ago."""
         return moment is None or self.clock() - moment >= seconds

@@ -15,6 +15,9 @@ class Principal(BaseModel):
     id: str
     role: Role = "business"
     channel: str = "api"
+    login: str | None = Field(None, description="How the identity was established, never a secret: "
+                              "`static id=<key id>` for an API key, `oidc iss=<issuer> kid=<key id>` for a "
+                              "sign-in token, `slack id=<user id>` for Slack.")
 
 
 class Citation(BaseModel):

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_serializer
 
 from assistant.errors import Unavailable
 
@@ -100,6 +100,18 @@ def _jsonable(value: Any) -> Any:
 
 
 # -- entries -------------------------------------------------------------------------------------
+# Fields added after logs were first written: left out of the hashed payload when empty, so records
+# written before them keep their hashes and still verify.
+_LATER = ("login",)
+
+
+def _drop_empty_later(data: dict[str, Any]) -> dict[str, Any]:
+    for name in _LATER:
+        if data.get(name) is None:
+            data.pop(name, None)
+    return data
+
+
 class AuditToolCall(BaseModel):
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
@@ -128,11 +140,18 @@ class AuditEntry(BaseModel):
     latency_ms: float = Field(0.0, ge=0, allow_inf_nan=False)
     answer_id: str | None = None
     detail: str | None = None
+    login: str | None = Field(None, description="How the principal was authenticated (API key id, or token "
+                              "issuer and kid); see Principal.login.")
 
     @field_validator("question", "detail", mode="after")
     @classmethod
     def _redact_text(cls, value: str | None) -> str | None:
         return redact(value) if value else value
+
+    @model_serializer(mode="wrap")
+    def _without_empty_later(self, handler: Any) -> dict[str, Any]:
+        # What is hashed is this dump: fields added later are left out when empty (see _LATER).
+        return _drop_empty_later(handler(self))
 
     @classmethod
     def for_answer(cls, question: str, principal: Principal, answer: Answer, *, latency_ms: float,
@@ -147,7 +166,7 @@ class AuditEntry(BaseModel):
                    citations=[c.doc_id for c in answer.citations],
                    verdict=verdict or ("refused" if answer.refused else "answered"),
                    category=category or (refusal.category if refusal else None), alerts=list(alerts),
-                   latency_ms=latency_ms, answer_id=answer_id, detail=detail)
+                   latency_ms=latency_ms, answer_id=answer_id, detail=detail, login=principal.login)
 
 
 class AuditRecord(AuditEntry):
@@ -190,7 +209,7 @@ def _payload(entry: AuditEntry, seq: int, known: Iterable[str] = ()) -> dict[str
     for name in _FLOATS:
         data[name] = float(data[name])
     data["seq"] = seq
-    return data
+    return _drop_empty_later(data)
 
 
 def _line(payload: dict[str, Any], prev_hash: str, digest: str) -> str:
@@ -321,7 +340,11 @@ class SqliteAuditLog(_ChainedLog):
                 role TEXT NOT NULL, channel TEXT NOT NULL, session_id TEXT, question TEXT NOT NULL,
                 model_id TEXT, tool_calls TEXT NOT NULL, citations TEXT NOT NULL, verdict TEXT NOT NULL,
                 category TEXT, alerts TEXT NOT NULL, latency_ms REAL NOT NULL, answer_id TEXT, detail TEXT,
-                prev_hash TEXT NOT NULL, hash TEXT NOT NULL)""")
+                prev_hash TEXT NOT NULL, hash TEXT NOT NULL, login TEXT)""")
+            present = {r[1] for r in self._conn.execute(f"PRAGMA table_info({self.TABLE})")}
+            for name in _LATER:  # a log made before the column existed
+                if name not in present:
+                    self._conn.execute(f"ALTER TABLE {self.TABLE} ADD COLUMN {name} TEXT")
             self._conn.execute(f"CREATE INDEX IF NOT EXISTS {self.TABLE}_principal ON {self.TABLE} (principal, ts)")
 
     def _connect(self) -> sqlite3.Connection:
@@ -345,7 +368,7 @@ class SqliteAuditLog(_ChainedLog):
                 for name in _LISTS:
                     row[name] = json.dumps(row[name], sort_keys=True, ensure_ascii=False)
                 conn.execute(f"INSERT INTO {self.TABLE} ({', '.join(self._COLUMNS)}) "
-                             f"VALUES ({', '.join('?' * len(self._COLUMNS))})", [row[c] for c in self._COLUMNS])
+                             f"VALUES ({', '.join('?' * len(self._COLUMNS))})", [row.get(c) for c in self._COLUMNS])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -361,7 +384,7 @@ class SqliteAuditLog(_ChainedLog):
             for name in _FLOATS:
                 data[name] = float(data[name])
             data["seq"] = row["seq"]
-            return data
+            return _drop_empty_later(data)
         except (TypeError, ValueError):
             return None
 
@@ -458,7 +481,7 @@ class RedisAuditLog(_ChainedLog):
         try:
             data = json.loads(line)
             prev_hash, digest = data.pop("prev_hash"), data.pop("hash")
-            if set(data) != {*_FIELDS, "seq"}:
+            if not {*_FIELDS, "seq"} - set(_LATER) <= set(data) <= {*_FIELDS, "seq"}:
                 return data.get("seq"), prev_hash, digest, None
             return data["seq"], prev_hash, digest, data
         except (ValueError, KeyError, AttributeError):

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from assistant.errors import ConfigError
@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     collection: str = Field("modeldesk", description="Chroma collection name.")
     torch_threads: int = Field(1, ge=1, le=64, description="CPU threads for the embedding model when answering; one "
                                "thread per request keeps latency steady under concurrent load.")
-    rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute per API key on /v1 (a token "
-                                       "bucket of that size, refilled evenly); 0 turns the limit off.")
+    rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute per principal on /v1 (a "
+                                       "token bucket of that size, refilled evenly; shared by all replicas through "
+                                       "Redis when MODELDESK_REDIS_URL is set); 0 turns the limit off.")
     cors_origins: str = Field("", description="Portal origins allowed to call the API from a browser, separated by "
                               "',' (e.g. https://portal.example.com); '*' allows any; empty allows none.")
     max_request_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted, in bytes.")
@@ -69,6 +70,36 @@ class Settings(BaseSettings):
     slack_users: dict[str, dict[str, str]] = Field(default_factory=dict, description="JSON {slack user id: "
                                                    "{principal, role}}; unknown users are business, slack:<id>.")
     slack_security_channel: str = Field("", description="Slack channel id that probing alerts are posted to.")
+
+    oidc_issuer: str = Field("", description="OpenID Connect issuer (exact `iss` of the tokens, e.g. "
+                             "https://sso.example.com/realms/acme); set, it enables bearer tokens on /v1.")
+    oidc_audience: str = Field("", description="The `aud` a token must carry (the client id or API audience); "
+                               "required with MODELDESK_OIDC_ISSUER.")
+    oidc_jwks_url: str = Field("", description="Where the signing keys are; empty means the `jwks_uri` of "
+                               "<issuer>/.well-known/openid-configuration.")
+    oidc_principal_claim: str = Field("sub", description="The token claim that names the principal (e.g. sub, "
+                                      "email, preferred_username, oid).")
+    oidc_role_claim: str = Field("roles", description="The token claim holding the role(s), a string or a list; "
+                                 "a dotted path such as realm_access.roles reaches into nested claims.")
+    oidc_role_map: dict[str, str] = Field(default_factory=dict, description='JSON {"claim value": "role"}; a '
+                                          "value that already is a role name counts as itself; none known → "
+                                          "business; several → the highest.")
+    oidc_jwks_refresh_seconds: float = Field(30.0, ge=0, le=3600, description="Least time between two key "
+                                             "fetches caused by an unknown `kid` (refreshes are rate-limited).")
+    oidc_jwks_max_age_seconds: float = Field(600.0, ge=0, le=86400, description="Keys older than this are "
+                                             "fetched again on the next request (the provider's rotation).")
+    oidc_client_id: str = Field("", description="Public OIDC client id for signing in at the web chat page "
+                                "(authorization code with PKCE); empty means the page asks for a key or a "
+                                "portal token instead.")
+    oidc_scopes: str = Field("openid profile email", description="Scopes the web chat asks for when signing in.")
+
+    slack_principal_from: str = Field("user_id", description="How a Slack user who is not in MODELDESK_SLACK_USERS "
+                                      "is named: `user_id` (slack:<id>) or `email` (their Slack profile e-mail, "
+                                      "from users.info; the same principal as SSO when the principal claim is "
+                                      "their e-mail).")
+    slack_email_roles: dict[str, str] = Field(default_factory=dict, description='JSON {"e-mail or @domain": '
+                                              '"role"}: the role of a Slack user, by the e-mail in their Slack '
+                                              "profile (an exact address wins over its domain); none → business.")
 
     guardrails: bool = Field(True, description="Screen questions, watch each principal's query stream, enforce "
                              "budgets and locks. Turn off only to measure what the guardrails prevent (bench/attacks).")
@@ -110,6 +141,54 @@ class Settings(BaseSettings):
             if role not in ROLES:
                 raise ValueError(f"role {role!r} of Slack user {user} is not one of {', '.join(ROLES)}")
         return value
+
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, value: Any) -> Any:
+        return _role_mapping(value, "claim value")
+
+    @field_validator("slack_email_roles", mode="before")
+    @classmethod
+    def _parse_email_roles(cls, value: Any) -> Any:
+        mapping = _role_mapping(value, "e-mail or @domain")
+        for address in mapping:
+            if "@" not in address:
+                raise ValueError(f"{address!r} is neither an e-mail address nor an @domain")
+        return {address.strip().lower(): role for address, role in mapping.items()}
+
+    @field_validator("oidc_issuer", "oidc_jwks_url")
+    @classmethod
+    def _https_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://sso.example.com/realms/acme")
+        return value
+
+    @field_validator("oidc_principal_claim", "oidc_role_claim")
+    @classmethod
+    def _claim_name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must name a token claim")
+        return value
+
+    @field_validator("slack_principal_from")
+    @classmethod
+    def _principal_from(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("user_id", "email"):
+            raise ValueError("must be user_id or email")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> "Settings":
+        if self.oidc_issuer and not self.oidc_audience.strip():
+            raise ValueError("MODELDESK_OIDC_AUDIENCE must be set with MODELDESK_OIDC_ISSUER: without it a "
+                             "token issued for any other application would be accepted")
+        if (self.oidc_client_id or self.oidc_jwks_url) and not self.oidc_issuer:
+            raise ValueError("MODELDESK_OIDC_ISSUER must be set to use MODELDESK_OIDC_CLIENT_ID or "
+                             "MODELDESK_OIDC_JWKS_URL")
+        return self
 
     @field_validator("slack_bot_token", "slack_app_token")
     @classmethod
@@ -155,6 +234,18 @@ class Settings(BaseSettings):
         return self.data_dir / "demo"
 
 
+def _role_mapping(value: Any, what: str) -> dict[str, str]:
+    """A JSON object {<what>: role} whose roles are all known."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    if not isinstance(value, dict):
+        raise ValueError(f"must be a JSON object {{{what}: role}}")
+    for name, role in value.items():
+        if role not in ROLES:
+            raise ValueError(f"role {role!r} for {name!r} is not one of {', '.join(ROLES)}")
+    return value
+
+
 def _env_name(field: str) -> str:
     """The environment variable behind a settings field (Slack's names carry no prefix)."""
     if field.upper() in SLACK_NAMES.values():
@@ -169,8 +260,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{_env_name(field)}: {err['msg']}")
+            if not err["loc"]:  # a rule across fields: its message names the variables
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
+                continue
+            problems.append(f"{_env_name(str(err['loc'][0]))}: {err['msg']}")
         raise ConfigError("invalid settings: " + "; ".join(problems)) from None
     except SettingsError as exc:  # raised before validation, e.g. a JSON field that is not JSON
         match = re.search(r'field "(\w+)"', str(exc))

@@ -200,7 +200,7 @@ class Assistant:
                 entry = AuditEntry(ts=ts, principal=principal.id, role=principal.role, channel=principal.channel,
                                    session_id=session_id, question=question or "", model_id=model_id, verdict="error",
                                    category=getattr(error, "code", None), latency_ms=latency, answer_id=answer_id,
-                                   detail=error.message if error else None)
+                                   detail=error.message if error else None, login=principal.login)
             else:
                 used = model_id or next((t.arguments.get("model_id") for t in answer.tool_calls
                                          if t.arguments.get("model_id")), None)

@@ -13,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.http import chat, completions, documents, errors, feedback, health, metrics, models
 from adapters.http.auth import ApiKeys
-from adapters.http.limits import BodySizeLimit, RateLimiter
+from adapters.http.limits import BodySizeLimit, open_rate_limiter
 from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.oidc import TokenVerifier
 from adapters.http.services import Services
 from assistant.config import Settings
 from assistant.engine import Assistant
@@ -25,7 +26,8 @@ log = logging.getLogger("modeldesk.http")
 
 DESCRIPTION = """Ask ModelDesk about the predictions of your models and their security posture.
 
-Send `Authorization: Bearer <key>` (a key from `MODELDESK_API_KEYS`) on every `/v1` request.
+Send `Authorization: Bearer <key>` (a key from `MODELDESK_API_KEYS`, or a sign-in token from the
+identity provider when `MODELDESK_OIDC_ISSUER` is set) on every `/v1` request.
 Errors are always `{"error": {"code", "message"}}`."""
 
 
@@ -37,8 +39,9 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     questions are still answered.
     """
     services = Services(settings=settings, keys=ApiKeys(settings.api_keys),
-                        limiter=RateLimiter(settings.rate_limit_per_minute), metrics=Metrics(),
-                        feedback=open_feedback_store(settings), assistant=assistant)
+                        limiter=open_rate_limiter(settings), metrics=Metrics(),
+                        feedback=open_feedback_store(settings), assistant=assistant,
+                        tokens=TokenVerifier.from_settings(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +53,8 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
         if slack is not None:
             slack.close()
         services.feedback.close()
+        if hasattr(services.limiter, "close"):
+            services.limiter.close()
         if services.knowledge is not None and assistant is None:
             services.knowledge.close()
 
@@ -102,8 +107,12 @@ def _start(services: Services) -> None:
     startup.models, startup.model_problems = len(registry), len(registry.problems)
     for problem in registry.problems:
         log.warning("model not loaded: %s", problem.message)
-    if not services.keys:
-        log.warning("no API keys configured (MODELDESK_API_KEYS): every /v1 request will get 401")
+    if services.tokens is not None:
+        # Never fatal: an unreachable provider is reported by /readyz and retried on the next token.
+        services.tokens.keys.refresh()
+    elif not services.keys:
+        log.warning("no API keys configured (MODELDESK_API_KEYS) and no sign-in (MODELDESK_OIDC_ISSUER): "
+                    "every /v1 request will get 401")
     knowledge = services.knowledge
     if knowledge is None:
         startup.ingest_detail = "no knowledge base configured"

@@ -1,4 +1,5 @@
-"""Liveness (`/healthz`) and readiness (`/readyz`: the knowledge store and the state store answer)."""
+"""Liveness (`/healthz`) and readiness (`/readyz`: the knowledge store, the state store and, with
+single sign-on, the identity provider answer)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, summary="Readiness",
             responses={503: {"model": Readiness, "description": "A backing store is unreachable; `checks` says which."}})
 def readyz(request: Request) -> JSONResponse:
-    """Ready when start-up finished and the knowledge store and state store both answer."""
+    """Ready when start-up finished, the knowledge store and state store answer and, with single
+    sign-on, the identity provider's signing keys could be fetched."""
     services = request.app.state.services
     checks: dict[str, Check] = {"startup": Check(ok=services.startup.done, detail=services.startup.ingest_detail)}
     knowledge = services.knowledge
@@ -50,6 +52,9 @@ def readyz(request: Request) -> JSONResponse:
         health = knowledge.health()
         checks["knowledge"] = Check(ok=health.ok, detail=health.detail or f"{health.chunks} passages ({health.backend})")
     checks["state"] = _state_check(services)
+    if services.tokens is not None:
+        ok, detail = services.tokens.keys.health()
+        checks["identity_provider"] = Check(ok=ok, detail=detail)
     failing = [name for name, check in checks.items() if not check.ok]
     models = len(services.assistant.registry) if services.assistant is not None else 0
     if failing:

@@ -1,22 +1,26 @@
-"""Request limits: a per-key token bucket (429) and a request body size cap (413)."""
+"""Request limits: a per-principal token bucket (429) and a request body size cap (413)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from typing import Any, Callable
 
+from starlette.concurrency import run_in_threadpool
+
 from adapters.http.errors import error_json
 
+log = logging.getLogger("modeldesk.http")
 Scope = dict[str, Any]
 ASGIApp = Callable[..., Any]
 
 
 class RateLimiter:
-    """One token bucket per API key: `per_minute` requests in a burst, refilled evenly over a minute.
+    """One token bucket per principal: `per_minute` requests in a burst, refilled evenly over a minute.
 
-    In-process: with several API replicas each holds its own buckets (a shared store comes with Redis).
+    In-process, for one server; `RedisRateLimiter` shares the buckets between replicas.
     """
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic):
@@ -44,9 +48,81 @@ class RateLimiter:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
+    async def take_async(self, key: str) -> float:
+        return self.take(key)
+
     @staticmethod
     def retry_after(wait: float) -> str:
         return str(max(1, math.ceil(wait)))
+
+
+# The bucket update as one atomic step in Redis, timed by Redis's own clock so replicas whose clocks
+# differ still share one bucket. Returns the wait in microseconds (0 when a request was taken).
+_TAKE = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or capacity
+local last = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - last) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) / rate * 1000000)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
+return wait
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """The same buckets kept in Redis (MODELDESK_REDIS_URL), so N replicas allow one principal
+    `per_minute` requests in all, not N times that.
+
+    When Redis cannot be reached the request is let through (logged): the guardrails' budgets, not
+    this limit, are what stop probing, and they report their own store's outage.
+    """
+
+    def __init__(self, per_minute: int, url: str, *, prefix: str = "modeldesk:ratelimit:"):
+        super().__init__(per_minute)
+        from assistant.redis_client import connect
+
+        self._client, self.where = connect(url)
+        self._script = self._client.register_script(_TAKE)
+        self._prefix = prefix
+        self._warned_at = 0.0
+
+    def take(self, key: str) -> float:
+        if not self.enabled:
+            return 0.0
+        try:
+            micros = self._script(keys=[self._prefix + key], args=[self.capacity, self.rate])
+        except Exception as exc:  # noqa: BLE001 - redis errors of every kind: fail open, say so
+            now = time.monotonic()
+            if now - self._warned_at > 60:
+                self._warned_at = now
+                log.warning("rate limits not enforced: Redis at %s unavailable (%s)", self.where, type(exc).__name__)
+            return 0.0
+        return int(micros) / 1_000_000
+
+    async def take_async(self, key: str) -> float:
+        if not self.enabled:
+            return 0.0
+        return await run_in_threadpool(self.take, key)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def open_rate_limiter(settings: Any) -> RateLimiter:
+    """Shared through Redis when MODELDESK_REDIS_URL is set, else in this process."""
+    if settings.redis_url:
+        return RedisRateLimiter(settings.rate_limit_per_minute, settings.redis_url)
+    return RateLimiter(settings.rate_limit_per_minute)
 
 
 class BodySizeLimit:

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from adapters.http.auth import ApiKeys
 from adapters.http.limits import RateLimiter
 from adapters.http.metrics import Metrics
+from adapters.http.oidc import TokenVerifier
 from assistant.config import Settings
 from assistant.engine import Assistant
 from assistant.feedback import FeedbackStore, RedisFeedbackStore
@@ -40,6 +41,7 @@ class Services:
     metrics: Metrics
     feedback: FeedbackStore | RedisFeedbackStore
     assistant: Assistant | None = None
+    tokens: TokenVerifier | None = None  # sign-in tokens, when MODELDESK_OIDC_ISSUER is set
     startup: Startup = field(default_factory=Startup)
     answering: anyio.CapacityLimiter | None = None  # made in the app's event loop, at start-up
 

@@ -49,7 +49,7 @@ class SlackDeps:
 
     @classmethod
     def from_settings(cls, settings: Settings, services: Any) -> "SlackDeps":
-        return cls(settings=settings, services=services, directory=Directory(settings.slack_users),
+        return cls(settings=settings, services=services, directory=Directory.from_settings(settings),
                    state=open_slack_state(settings),
                    answering=threading.BoundedSemaphore(settings.answer_concurrency))
 

@@ -122,7 +122,7 @@ def _command(deps: SlackDeps) -> Callable[..., None]:
             posted = client.chat_postMessage(channel=channel, text=start.text, blocks=start.blocks)
         except SlackApiError as exc:  # e.g. not_in_channel: answer the asker privately instead
             log.info("cannot post in %s (%s); answering /modeldesk privately", channel, exc.response.get("error"))
-            _answer_privately(deps, respond, team=team, channel=channel, user=user, question=question,
+            _answer_privately(deps, client, respond, team=team, channel=channel, user=user, question=question,
                               trigger=command.get("trigger_id", ""))
             return
         ts = posted["ts"]
@@ -137,7 +137,7 @@ def _converse(deps: SlackDeps, client: WebClient, *, team: str, channel: str, us
     """Answer `question` in the thread, showing that the bot is working meanwhile."""
     _reaction(client, "add", channel, react_ts)
     try:
-        message, private = _answer(deps, deps.directory.principal(user), question, session_id(team, channel, thread_ts))
+        message, private = _answer(deps, deps.directory.principal(user, client), question, session_id(team, channel, thread_ts))
         deps.state.remember_thread(team, channel, thread_ts)
         if private and not direct:  # restricted sources: the asker only (a DM already is)
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=message.text,
@@ -164,10 +164,10 @@ def _answer(deps: SlackDeps, principal: Any, question: str, session: str) -> tup
     return render.answer_message(answer, answered.answer_id), private
 
 
-def _answer_privately(deps: SlackDeps, respond: Callable[..., Any], *, team: str, channel: str, user: str,
-                      question: str, trigger: str) -> None:
+def _answer_privately(deps: SlackDeps, client: WebClient, respond: Callable[..., Any], *, team: str, channel: str,
+                      user: str, question: str, trigger: str) -> None:
     try:
-        message, _ = _answer(deps, deps.directory.principal(user), question,
+        message, _ = _answer(deps, deps.directory.principal(user, client), question,
                              session_id(team, channel, f"command-{trigger}"))
     except Exception:
         log.exception("unexpected error answering /modeldesk in %s", channel)
@@ -184,7 +184,7 @@ def _feedback(deps: SlackDeps) -> Callable[..., None]:
         ack()
         rating = "up" if action["action_id"] == render.FEEDBACK_UP else "down"
         user = body["user"]["id"]
-        principal = deps.directory.principal(user)
+        principal = deps.directory.principal(user, client)
         try:
             deps.services.feedback.add(principal=principal.id, role=principal.role, rating=rating, comment=None,
                                        answer_id=action.get("value") or "", session_id=None)

@@ -146,7 +146,7 @@ def test_deleted_reordered_and_inserted_records_are_detected(tmp_path):
     log, path = fresh("inserted.sqlite")
     last = log.tail(1)[0]
     sql(path, "INSERT INTO audit_log SELECT seq + 1, ts, principal, role, channel, session_id, 'planted', model_id, "
-              "tool_calls, citations, verdict, category, alerts, latency_ms, answer_id, detail, hash, hash "
+              "tool_calls, citations, verdict, category, alerts, latency_ms, answer_id, detail, hash, hash, login "
               "FROM audit_log WHERE seq = ?", last.seq)
     report = log.verify()
     assert (report.ok, report.first_bad) == (False, 13) and "changed" in report.problem
@@ -158,6 +158,26 @@ def cli_env(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("MODELDESK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MODELDESK_REDIS_URL", raising=False)
     return tmp_path / "data" / "audit" / "audit.sqlite"
+
+
+def test_how_a_principal_signed_in_is_recorded_and_older_logs_still_verify(log_path):
+    """A log written before the `login` column existed opens, takes new entries that carry `login`,
+    and its whole chain (old records and new) still verifies; editing a login is detected."""
+    old = SqliteAuditLog(log_path)
+    for i in range(3):
+        old.record(entry(i))
+    old.close()
+    sql(log_path, "ALTER TABLE audit_log DROP COLUMN login")  # the table as it was before
+    log = SqliteAuditLog(log_path)
+    log.record(entry(3, login="oidc iss=https://sso.example.com kid=k1"))
+    log.record(entry(4, login="static id=3f2a9c1b2d3e4f50"))
+    assert [r.login for r in log.entries()] == [None, None, None, "oidc iss=https://sso.example.com kid=k1",
+                                                "static id=3f2a9c1b2d3e4f50"]
+    assert log.verify().ok
+    sql(log_path, "UPDATE audit_log SET login = 'static id=0000000000000000' WHERE seq = 4")
+    report = log.verify()
+    assert (report.ok, report.first_bad) == (False, 4)
+    log.close()
 
 
 def test_cli_verify_reports_ok_then_names_the_tampered_record(cli_env):
@@ -392,6 +412,13 @@ def test_redis_chain_verifies_and_reads_back(redis_log):
     assert report.ok and report.records == 120
     assert [r.seq for r in redis_log.entries(since_seq=50, limit=5)] == [51, 52, 53, 54, 55]
     assert [r.seq for r in redis_log.tail(2)] == [119, 120] and report.last_hash == redis_log.tail(1)[0].hash
+
+
+def test_redis_records_with_and_without_login_verify(redis_log):
+    redis_log.record(entry(0))
+    redis_log.record(entry(1, login="oidc iss=https://sso.example.com kid=k1"))
+    assert [r.login for r in redis_log.entries()] == [None, "oidc iss=https://sso.example.com kid=k1"]
+    assert redis_log.verify().ok
 
 
 def test_redis_tampering_is_detected(redis_log):

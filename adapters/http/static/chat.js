@@ -140,10 +140,23 @@
     }
   }
 
-  function headers(json) {
+  async function headers(json) {
     const h = { Accept: json ? "application/json" : "text/event-stream", "Content-Type": "application/json" };
-    if (state.key) h.Authorization = "Bearer " + state.key;
+    const bearer = await credential();
+    if (bearer) h.Authorization = "Bearer " + bearer;
     return h;
+  }
+
+  // fetch with the caller's credential. A token the server refuses (expired early, revoked) is
+  // replaced once by a fresh one and the request sent again: a 401 means nothing ran.
+  async function authedFetch(path, init, json, extra) {
+    const send = async () => fetch(path, { ...init, headers: { ...(await headers(json)), ...(extra || {}) } });
+    let response = await send();
+    if (response.status === 401 && auth.mode !== "key" && auth.token) {
+      dropToken();
+      response = await send();
+    }
+    return response;
   }
 
   async function errorFrom(response) {
@@ -157,19 +170,19 @@
         message = err.message || (typeof err.detail === "string" ? err.detail : message);
       }
     } catch (_) { /* not JSON */ }
-    if (response.status === 401) message = "The API key is missing or not valid. Enter your key under \u201cAPI key\u201d.";
+    if (response.status === 401) message = UNAUTHORIZED[auth.mode];
     if (response.status === 429) message = "Too many questions in a short time. " + message;
     return new ApiError(response.status, code, message);
   }
 
   async function postJSON(path, body) {
-    const response = await fetch(path, { method: "POST", headers: headers(true), body: JSON.stringify(body) });
+    const response = await authedFetch(path, { method: "POST", body: JSON.stringify(body) }, true);
     if (!response.ok) throw await errorFrom(response);
     return response.status === 204 ? {} : response.json();
   }
 
   async function getJSON(path) {
-    const response = await fetch(path, { headers: headers(true) });
+    const response = await authedFetch(path, {}, true);
     if (!response.ok) throw await errorFrom(response);
     return response.json();
   }
@@ -216,9 +229,8 @@
       messages: [{ role: "user", content: question }],
       stream: true,
     };
-    const h = headers(false);
-    if (state.sessionId) h["X-Session-Id"] = state.sessionId; // the conversation continues server-side
-    const response = await fetch("v1/chat/completions", { method: "POST", headers: h, body: JSON.stringify(body) });
+    const extra = state.sessionId ? { "X-Session-Id": state.sessionId } : {}; // the conversation continues server-side
+    const response = await authedFetch("v1/chat/completions", { method: "POST", body: JSON.stringify(body) }, false, extra);
     if (!response.ok) throw await errorFrom(response);
     const type = response.headers.get("content-type") || "";
     const result = { answer: "", id: null, session_id: response.headers.get("X-Session-Id") || null };
@@ -511,8 +523,13 @@
     if (state.busy) return;
     question = question.trim();
     if (!question) return;
-    if (!state.key) {
+    if (auth.mode === "key" && !state.key) {
       openSettings("Enter your API key first.");
+      return;
+    }
+    if (auth.mode === "sso" && !auth.token && !auth.refreshToken) {
+      announce("Sign in first.");
+      $("sign-in").focus();
       return;
     }
     state.busy = true;
@@ -556,13 +573,231 @@
       body.replaceChildren(el("p", null, err.message || "Something went wrong."));
       item.dataset.done = "error";
       announce("The question could not be answered: " + (err.message || "error"));
-      keyProblem = err.status === 401;
+      keyProblem = err.status === 401 && auth.mode === "key";
+      if (err.status === 401 && auth.mode === "sso") showSignedIn(false);
     } finally {
       state.busy = false;
       $("send").disabled = false;
       if (keyProblem) openSettings();
       else $("question").focus();
     }
+  }
+
+  /* ---------------------------------------------------------------- credentials */
+
+  // Three ways to be someone:
+  //   key    an API key typed here or passed in the URL fragment (demos, service accounts);
+  //   portal in the embed with data-token-provider: the portal page hands over a sign-in token
+  //          (a JWT from the company's identity provider) whenever the chat asks for one;
+  //   sso    the page at / signs in itself (OpenID Connect authorization code with PKCE) when the
+  //          server has MODELDESK_OIDC_CLIENT_ID.
+  // Tokens are replaced REFRESH_BEFORE seconds before they expire, so none is sent about to lapse.
+  const REFRESH_BEFORE = 60;
+  const TOKEN_STORAGE = "modeldesk.signIn"; // sessionStorage: this tab only
+  const PKCE_STORAGE = "modeldesk.pkce";
+  const auth = { mode: "key", token: "", expires: 0, refreshToken: "", pending: null, config: null };
+  const UNAUTHORIZED = {
+    key: "The API key is missing or not valid. Enter your key under \u201cAPI key\u201d.",
+    portal: "Your sign-in was not accepted. Reload the page to sign in again.",
+    sso: "Your sign-in has expired or was not accepted. Sign in again.",
+  };
+
+  function claimsOf(token) { // read only to know when it expires and for whom; the server verifies it
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    } catch (_) { return {}; }
+  }
+
+  function setToken(token) {
+    auth.token = token;
+    const exp = claimsOf(token).exp;
+    auth.expires = typeof exp === "number" ? exp : 0;
+  }
+
+  function dropToken() {
+    auth.token = "";
+    auth.expires = 0;
+  }
+
+  function tokenIsFresh() {
+    return !!auth.token && (auth.expires === 0 || auth.expires - Date.now() / 1000 > REFRESH_BEFORE);
+  }
+
+  async function credential() {
+    if (auth.mode === "key") return state.key;
+    if (tokenIsFresh()) return auth.token;
+    return auth.mode === "portal" ? portalToken() : refreshSignIn();
+  }
+
+  let tokenRequests = 0;
+  // Ask the embedding page for a token (embed.js answers with its data-token-provider function).
+  function portalToken() {
+    if (auth.pending) return auth.pending;
+    const id = `t${++tokenRequests}-${Math.random().toString(36).slice(2)}`;
+    auth.pending = new Promise((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        window.removeEventListener("message", onMessage);
+        auth.pending = null;
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new ApiError(401, "no_token", "The portal did not supply a sign-in token. Reload the page."));
+      }, 15000);
+      function onMessage(ev) {
+        const data = ev.data;
+        if (ev.source !== window.parent || !data || data.type !== "modeldesk:token" || data.id !== id) return;
+        finish();
+        if (typeof data.token === "string" && data.token) {
+          setToken(data.token);
+          resolve(data.token);
+        } else {
+          reject(new ApiError(401, "no_token", "The portal could not supply a sign-in token" +
+            (data.error ? ": " + data.error : ".")));
+        }
+      }
+      window.addEventListener("message", onMessage);
+      window.parent.postMessage({ type: "modeldesk:token-request", id }, "*"); // carries no secret
+    });
+    return auth.pending;
+  }
+
+  const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const randomText = (n) => b64url(crypto.getRandomValues(new Uint8Array(n)));
+  const redirectUri = () => location.origin + location.pathname;
+
+  async function loadSignInConfig() {
+    try {
+      const response = await fetch("auth/config", { headers: { Accept: "application/json" } });
+      const config = await response.json();
+      if (!response.ok) announce("Sign-in is unavailable: " + ((config.error && config.error.message) || response.status));
+      return response.ok && config.sign_in ? config : null;
+    } catch (_) { return null; }
+  }
+
+  async function signIn() {
+    const config = auth.config;
+    const verifier = randomText(32);
+    const challenge = b64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+    const st = randomText(16);
+    const back = new URLSearchParams(location.search);
+    sessionStorage.setItem(PKCE_STORAGE, JSON.stringify({ verifier, state: st, back: back.toString() }));
+    const query = new URLSearchParams({
+      response_type: "code", client_id: config.client_id, redirect_uri: redirectUri(), scope: config.scopes,
+      state: st, nonce: randomText(16), code_challenge: challenge, code_challenge_method: "S256",
+    });
+    const sep = config.authorization_endpoint.includes("?") ? "&" : "?";
+    location.assign(config.authorization_endpoint + sep + query.toString());
+  }
+
+  function signOut() {
+    dropToken();
+    auth.refreshToken = "";
+    try { sessionStorage.removeItem(TOKEN_STORAGE); } catch (_) { /* storage disabled */ }
+    showSignedIn(false);
+    announce("Signed out.");
+  }
+
+  async function tokenRequest(form) {
+    const response = await fetch(auth.config.token_endpoint, {
+      method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form),
+    });
+    let body = {};
+    try { body = await response.json(); } catch (_) { /* not JSON */ }
+    if (!response.ok) {
+      throw new ApiError(401, "sign_in_failed", "The identity provider refused the sign-in" +
+        (body.error_description || body.error ? ": " + (body.error_description || body.error) : "") + ". Sign in again.");
+    }
+    // The token meant for this service: the one whose audience is ours (an access token, or the ID token).
+    const candidates = [body.access_token, body.id_token].filter((t) => typeof t === "string" && t.split(".").length === 3);
+    const ours = candidates.find((t) => [].concat(claimsOf(t).aud || []).includes(auth.config.audience));
+    const token = ours || candidates[0];
+    if (!token) throw new ApiError(401, "sign_in_failed", "The identity provider sent no usable token. Sign in again.");
+    setToken(token);
+    auth.refreshToken = body.refresh_token || auth.refreshToken;
+    try {
+      sessionStorage.setItem(TOKEN_STORAGE, JSON.stringify({ token, refresh: auth.refreshToken }));
+    } catch (_) { /* storage disabled: signed in for this page only */ }
+    showSignedIn(true);
+    return token;
+  }
+
+  async function finishSignIn(params) {
+    let saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem(PKCE_STORAGE) || "null"); } catch (_) { /* none */ }
+    sessionStorage.removeItem(PKCE_STORAGE);
+    const back = saved && saved.back ? "?" + saved.back : "";
+    history.replaceState(null, "", location.pathname + back); // the code leaves the address bar
+    if (params.get("error")) throw new ApiError(401, "sign_in_failed", "Sign-in did not complete: " + params.get("error"));
+    if (!saved || saved.state !== params.get("state")) {
+      throw new ApiError(401, "sign_in_failed", "Sign-in did not complete (it was not started here). Sign in again.");
+    }
+    return tokenRequest({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: redirectUri(),
+                          client_id: auth.config.client_id, code_verifier: saved.verifier });
+  }
+
+  async function refreshSignIn() {
+    if (!auth.refreshToken) {
+      dropToken();
+      showSignedIn(false);
+      throw new ApiError(401, "signed_out", UNAUTHORIZED.sso);
+    }
+    if (!auth.pending) {
+      auth.pending = tokenRequest({ grant_type: "refresh_token", refresh_token: auth.refreshToken,
+                                    client_id: auth.config.client_id })
+        .catch((err) => { auth.refreshToken = ""; showSignedIn(false); throw err; })
+        .finally(() => { auth.pending = null; });
+    }
+    return auth.pending;
+  }
+
+  function showSignedIn(signedIn) {
+    const button = $("sign-in");
+    button.hidden = false;
+    button.textContent = signedIn ? "Sign out" : "Sign in";
+    button.dataset.signedIn = String(signedIn);
+    const who = claimsOf(auth.token);
+    $("signed-in-as").textContent = signedIn ? "Signed in" + (who.email || who.preferred_username || who.name
+      ? " as " + (who.email || who.preferred_username || who.name) : "") : "";
+  }
+
+  // Decide how this page authenticates: a key in the URL wins (demos), then the portal's tokens in
+  // the embed, then signing in when the server offers it; otherwise an API key as before.
+  async function setupAuth(framed, keyFromUrl) {
+    const params = new URLSearchParams(location.search);
+    if (framed && params.get("auth") === "portal" && !keyFromUrl) {
+      auth.mode = "portal";
+      $("settings-toggle").hidden = true;
+      return;
+    }
+    if (framed || keyFromUrl) return;
+    const config = await loadSignInConfig();
+    if (!config) return;
+    auth.config = config;
+    $("sign-in").addEventListener("click", () => {
+      if ($("sign-in").dataset.signedIn === "true") signOut();
+      else signIn().catch((err) => announce(err.message));
+    });
+    if (params.get("code") || params.get("error")) {
+      auth.mode = "sso";
+      $("settings").hidden = true;
+      await finishSignIn(params);
+      return;
+    }
+    let stored = null;
+    try { stored = JSON.parse(sessionStorage.getItem(TOKEN_STORAGE) || "null"); } catch (_) { /* none */ }
+    if (stored && stored.token) {
+      auth.mode = "sso";
+      setToken(stored.token);
+      auth.refreshToken = stored.refresh || "";
+      showSignedIn(true);
+      return;
+    }
+    if (state.key) return; // a key remembered on this device keeps working
+    auth.mode = "sso";
+    showSignedIn(false);
   }
 
   /* ---------------------------------------------------------------- key and settings */
@@ -585,6 +820,7 @@
       params.delete("key"); hash.delete("key");
       const rest = params.toString();
       history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + (hash.toString() ? "#" + hash : ""));
+      state.keyFromUrl = true;
       return fromUrl;
     }
     if (framed) return "";
@@ -663,8 +899,18 @@
       announce("New conversation started.");
       question.focus();
     });
-    if (!state.key) openSettings("Enter your API key to start.");
-    else question.focus();
+    const keyFromUrl = state.keyFromUrl;
+    setupAuth(framed, keyFromUrl).then(() => {
+      if (auth.mode === "key" && !state.key) openSettings("Enter your API key to start.");
+      else if (auth.mode === "sso" && !auth.token) {
+        announce("Sign in to start.");
+        $("sign-in").focus();
+      } else question.focus();
+    }, (err) => {
+      announce(err.message || "Sign-in did not complete.");
+      showSignedIn(false);
+      $("sign-in").focus();
+    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

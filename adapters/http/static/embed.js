@@ -2,9 +2,18 @@
  *
  *   <script src="https://modeldesk.example.com/embed.js" data-key="YOUR-KEY" defer></script>
  *
+ * In a portal with single sign-on, give the chat each person's own sign-in token instead of a key:
+ *
+ *   <script src="https://modeldesk.example.com/embed.js" data-token-provider="getModelDeskToken" defer></script>
+ *
+ * where `window.getModelDeskToken()` returns the signed-in user's token (a JWT from the identity
+ * provider, for the audience MODELDESK_OIDC_AUDIENCE), or a promise of one. The chat asks for a
+ * token when it needs one and again shortly before the one it has expires; the token is handed to
+ * the chat's frame by postMessage, addressed to ModelDesk's origin only, and is never in the page.
+ *
  * Optional attributes: data-model="credit-default" (ask about one model), data-label="Ask ModelDesk",
  * data-position="left" (default right), data-open="true" (open at load).
- * The key travels to the frame in the URL fragment, which browsers never send to a server.
+ * A data-key (demos) travels to the frame in the URL fragment, which browsers never send to a server.
  */
 (function () {
   "use strict";
@@ -16,6 +25,7 @@
   var base = src.href.replace(/\/embed\.js(\?.*)?$/, "");
   var origin = src.origin;
   var key = script.getAttribute("data-key") || "";
+  var tokenProvider = script.getAttribute("data-token-provider") || "";
   var model = script.getAttribute("data-model") || "";
   var label = script.getAttribute("data-label") || "Ask ModelDesk";
   var left = script.getAttribute("data-position") === "left";
@@ -56,8 +66,8 @@
       if (!frame) {
         frame = document.createElement("iframe");
         frame.title = "ModelDesk chat";
-        var query = "?embed=1" + (model ? "&model=" + encodeURIComponent(model) : "");
-        frame.src = base + "/" + query + (key ? "#key=" + encodeURIComponent(key) : "");
+        var query = "?embed=1" + (model ? "&model=" + encodeURIComponent(model) : "") + (tokenProvider ? "&auth=portal" : "");
+        frame.src = base + "/" + query + (key && !tokenProvider ? "#key=" + encodeURIComponent(key) : "");
         frame.setAttribute("allow", "clipboard-write");
         frame.referrerPolicy = "no-referrer";
         panel.appendChild(frame);
@@ -74,8 +84,29 @@
       button.focus();
     }
     button.addEventListener("click", function () { panel.hidden ? open() : close(); });
+    // The chat asks for a token; the portal's function supplies it, to the chat's frame and origin only.
+    function supplyToken(id) {
+      function reply(message) {
+        message.type = "modeldesk:token";
+        message.id = id;
+        if (frame && frame.contentWindow) frame.contentWindow.postMessage(message, origin);
+      }
+      var provider = window[tokenProvider];
+      if (typeof provider !== "function") {
+        reply({ error: "window." + tokenProvider + " is not a function" });
+        return;
+      }
+      Promise.resolve().then(function () { return provider(); }).then(function (token) {
+        reply(typeof token === "string" && token ? { token: token } : { error: "the portal returned no token" });
+      }, function (err) {
+        reply({ error: String((err && err.message) || err) });
+      });
+    }
     window.addEventListener("message", function (event) {
-      if (event.origin === origin && event.data && event.data.type === "modeldesk:close" && !panel.hidden) close();
+      if (event.origin !== origin || !event.data) return;
+      if (event.data.type === "modeldesk:close" && !panel.hidden) close();
+      else if (event.data.type === "modeldesk:token-request" && tokenProvider && frame &&
+               event.source === frame.contentWindow) supplyToken(event.data.id);
     });
     root.appendChild(style);
     root.appendChild(panel);

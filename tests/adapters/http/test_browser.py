@@ -315,3 +315,124 @@ def test_answers_are_rendered_as_safe_markdown_from_the_stream(page, server):
     assert "tier-high" in badge.get_attribute("class") and "highest of 3 tiers" in badge.inner_text()
     assert "Call within 48 hours" in item.locator(".tier-card").inner_text()  # not in the text, so in the card
     assert item.get_by_role("button", name="Helpful", exact=True).count() == 1
+
+
+# ------------------------------------------------------------------------------- single sign-on
+
+
+@pytest.fixture(scope="module")
+def idp():
+    from tests.adapters.http.idp import IdentityProvider
+
+    provider = IdentityProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def sso_server(tmp_path_factory, registry_all, demo_knowledge, idp):
+    """The app with single sign-on through the stand-in provider, sign-in at / included."""
+    import uvicorn
+
+    from adapters.http.app import create_app
+    from assistant.config import load_settings
+    from assistant.engine import Assistant
+    from tests.adapters.http.idp import AUDIENCE
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("http-browser-sso"), oidc_issuer=idp.issuer,
+                             oidc_audience=AUDIENCE, oidc_client_id="modeldesk-web", oidc_principal_claim="sub")
+    app = create_app(settings, assistant=Assistant(registry_all, demo_knowledge))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not uv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the uvicorn server for the sign-on browser test did not start")
+        time.sleep(0.05)
+    try:
+        yield {"url": f"http://127.0.0.1:{sock.getsockname()[1]}", "app": app}
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+@pytest.fixture
+def sso_portal(sso_server, idp):
+    """A portal on another origin whose page gives the chat its user's token through a function; its
+    `/mint` issues each token with 45 s to live, less than the chat's 60 s refresh margin."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    minted: list[str] = []
+    html = ("<!doctype html><html lang=en><head><title>Portal</title>"
+            "<script>window.getModelDeskToken = async function () {"
+            " const r = await fetch('/mint'); return r.text(); };</script></head>"
+            "<body><h1>Team portal</h1>"
+            f'<script src="{sso_server["url"]}/embed.js" data-token-provider="getModelDeskToken"></script>'
+            "</body></html>").encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            if self.path == "/mint":
+                token = idp.token(sub="u-portal-bea", roles=["employee"], exp=int(time.time()) + 45,
+                                  jti=os.urandom(8).hex())
+                minted.append(token)
+                body, kind = token.encode(), "text/plain"
+            else:
+                body, kind = html, "text/html; charset=utf-8"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{httpd.server_address[1]}/portal.html", "minted": minted}
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_embed_takes_each_users_token_from_the_portal_and_refreshes_it(page, sso_server, sso_portal):
+    page.goto(sso_portal["url"])
+    page.get_by_role("button", name="Ask ModelDesk").click()
+    src = page.locator("iframe[title='ModelDesk chat']").get_attribute("src")
+    assert src.startswith(sso_server["url"] + "/") and "auth=portal" in src and "key=" not in src
+    frame = page.frame_locator("iframe[title='ModelDesk chat']")
+    for turn in (1, 2):
+        frame.get_by_label("Your question").fill(TIER_QUESTION)
+        frame.get_by_label("Your question").press("Enter")
+        frame.locator(f"li.msg-assistant[data-turn='{turn}'][data-done='true'] .tier-badge").first.wait_for()
+    asked = [r for r in page.requests if r.method == "POST" and r.url.endswith("/v1/chat/completions")]
+    sent = [r.all_headers().get("authorization", "") for r in asked]
+    assert len(sent) == 2 and all(h.startswith("Bearer eyJ") for h in sent)
+    # Each token had less than the refresh margin left, so each question asked the portal again.
+    assert len(sso_portal["minted"]) >= 2 and sent[1] != sent[0]
+    assert {h.removeprefix("Bearer ") for h in sent} <= set(sso_portal["minted"])
+    assert page.js_errors == []
+
+
+def test_the_page_signs_in_through_the_provider_with_pkce(page, sso_server, idp):
+    idp.next_user = {"sub": "u-signed-in", "email": "ana@acme.example", "roles": ["analyst"]}
+    page.goto(sso_server["url"] + "/")
+    sign_in = page.get_by_role("button", name="Sign in")
+    sign_in.wait_for()
+    sign_in.click()  # to the provider and straight back (the stand-in signs ana in at once)
+    page.get_by_role("button", name="Sign out").wait_for()
+    assert "code=" not in page.url and "state=" not in page.url
+    assert "ana@acme.example" in page.locator("#signed-in-as").inner_text()
+    exchange = idp.token_requests[-1]
+    assert exchange["grant_type"] == "authorization_code" and len(exchange["code_verifier"]) >= 43
+    answer = ask(page, TIER_QUESTION, 1)
+    assert answer.locator(".tier-badge").count() >= 1
+    config = httpx.get(sso_server["url"] + "/auth/config").json()
+    assert config["client_id"] == "modeldesk-web" and config["token_endpoint"] == idp.issuer + "/token"
+    assert page.js_errors == []

@@ -32,6 +32,7 @@ class SlackApi:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
         self.failures: dict[str, str] = {}  # method -> Slack error code to answer with
+        self.users: dict[str, dict[str, Any]] = {}  # user id -> the `user` object users.info answers with
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         api = self
@@ -79,6 +80,9 @@ class SlackApi:
             ts = f"{1800000000 + next(self._ts)}.000100"
             return {"ok": True, "channel": args.get("channel"), "ts": ts,
                     "message": {"text": args.get("text"), "ts": ts, "bot_id": BOT_ID}}
+        if method == "users.info":
+            user = self.users.get(args.get("user", ""))
+            return {"ok": True, "user": user} if user is not None else {"ok": False, "error": "user_not_found"}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1800000000 + next(self._ts)}.000200"}
         return {"ok": True}

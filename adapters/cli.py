@@ -317,6 +317,38 @@ def tiers(model: str, as_json: bool = JsonOpt) -> None:
     _emit(result, as_json, lambda r: _render_tiers(r.tiers))
 
 
+# -- exports ----------------------------------------------------------------------------------
+@app.command()
+def export(model: str, out: Path = typer.Option(..., "--out", help="File to write: .csv or .parquet."),
+           with_probability: bool = typer.Option(False, "--with-probability", help="Add the positive-class "
+                                                 "probability (4 decimals)."),
+           as_json: bool = JsonOpt) -> None:
+    """Every stored record's tier, tier rank, action and top reasons, for BI tools (audited)."""
+    import getpass
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from assistant import export as exports
+    from assistant.answer import Principal
+    from assistant.audit import open_audit_log
+
+    settings = _settings()
+    m = _registry(settings).get(model)
+    fmt = exports.format_for(out)  # a wrong suffix is named before any work is done
+    total = len(m.records) if m.spec.records else 0
+    columns = [TextColumn("Exporting {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with open_audit_log(settings) as log, Progress(*columns, console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(m.id, total=total)
+        result = exports.export(m, out, principal=Principal(id=getpass.getuser(), role="admin", channel="cli"),
+                                audit=log, fmt=fmt, with_probability=with_probability,
+                                progress=lambda done, _total: progress.update(task, completed=done))
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    console.print(f"Exported {result.rows:,} {m.spec.entity} rows of {m.id} (version {result.model_version}) to "
+                  f"{result.path} ({', '.join(result.columns)}).", soft_wrap=True)
+
+
 # -- monitoring -------------------------------------------------------------------------------
 def _render_monitor(r) -> None:
     d, a = r.drift, r.anomalies

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from adapters.http import chat, completions, documents, errors, feedback, health, metrics, models
+from adapters.http import chat, completions, documents, errors, exports, feedback, health, metrics, models
 from adapters.http.auth import ApiKeys
 from adapters.http.limits import BodySizeLimit, RateLimiter
 from adapters.http.metrics import Metrics, RequestMetrics
@@ -57,7 +57,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     app.state.services = services
     app.state.ui_frame_ancestors = [o for o in settings.cors_origin_list if o != "*"]  # portals may frame the chat
     errors.register(app)
-    for module in (chat, completions, feedback, models, documents, health, metrics):
+    for module in (chat, completions, feedback, models, exports, documents, health, metrics):
         app.include_router(module.router)
     _include_web_chat(app)
     slack = _include_slack(app, services)

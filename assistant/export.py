@@ -106,8 +106,10 @@ def write(model: Model, out: Path | str, *, fmt: Format | None = None, with_prob
     out = Path(out)
     fmt = fmt or format_for(out)
     folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
+    if not folder.exists():
         raise BadInput(f"cannot write {out}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {out}: {folder} is a file, not a folder")
     if out.is_dir():
         raise BadInput(f"cannot write {out}: it is a folder; give a file name ending in .{fmt}")
     try:

@@ -374,7 +374,8 @@ def _render_monitor(r) -> None:
 @app.command()
 def monitor(model: str, batch: str = typer.Option(..., "--batch", help="CSV of input rows with the model's features."),
             as_json: bool = JsonOpt) -> None:
-    """Score a batch of inputs offline and report drift and unusual inputs against the reference data."""
+    """Score a batch of inputs offline and report drift and unusual inputs against the reference data
+    (kept in the posture history, for the dashboard's trends)."""
 
 
     from assistant.monitoring import Monitor
@@ -383,8 +384,13 @@ def monitor(model: str, batch: str = typer.Option(..., "--batch", help="CSV of i
     settings = _settings()
     registry = _registry(settings)
     m = registry.get(model)
+    from assistant.monitoring.history import snapshot
+
     inputs = read_batch(m, Path(batch))
-    result = Monitor(settings, registry).report(m, inputs, source=f"batch {Path(batch).name}")
+    watcher = Monitor(settings, registry)
+    result = watcher.report(m, inputs, source=f"batch {Path(batch).name}")
+    # Kept in the posture history, so the dashboard's drift trend shows the batch.
+    watcher.remember(snapshot(m.id, source=result.source, drift=result.drift, anomalies=result.anomalies))
     _emit(result, as_json, _render_monitor)
 
 

@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from adapters.http import chat, completions, documents, errors, exports, feedback, health, metrics, models
+from adapters.http import chat, completions, dashboard, documents, errors, exports, feedback, health, metrics, models
 from adapters.http.auth import ApiKeys
 from adapters.http.limits import BodySizeLimit, RateLimiter
-from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.metrics import Metrics, PostureCollector, RequestMetrics
 from adapters.http.services import Services
 from assistant.config import Settings
 from assistant.engine import Assistant
@@ -40,6 +40,8 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
                         limiter=RateLimiter(settings.rate_limit_per_minute), metrics=Metrics(),
                         feedback=open_feedback_store(settings), assistant=assistant)
 
+    services.metrics.registry.register(PostureCollector(services.posture_overview))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.answering = anyio.CapacityLimiter(settings.answer_concurrency)
@@ -57,8 +59,9 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     app.state.services = services
     app.state.ui_frame_ancestors = [o for o in settings.cors_origin_list if o != "*"]  # portals may frame the chat
     errors.register(app)
-    for module in (chat, completions, feedback, models, exports, documents, health, metrics):
+    for module in (chat, completions, feedback, models, exports, dashboard, documents, health, metrics):
         app.include_router(module.router)
+    app.include_router(dashboard.page_router)
     _include_web_chat(app)
     slack = _include_slack(app, services)
 

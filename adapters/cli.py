@@ -647,6 +647,71 @@ def audit_tail(limit: int = typer.Option(20, "--limit", "-n", min=1, help="How m
     _emit(records, as_json, render)
 
 
+# -- feedback ---------------------------------------------------------------------------------
+feedback_app = typer.Typer(help="Feedback on answers: what users rated helpful or not, and why.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+def _since(value: str | None) -> float | None:
+    """`7d`, `24h`, `30m` (that long ago) or a date / ISO time (`2026-12-01`, `2026-12-01T09:00`, UTC)."""
+    import re
+    import time as clock
+    from datetime import datetime, timezone
+
+    if not value:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm])\s*", value.lower())
+    if match:
+        return clock.time() - float(match.group(1)) * {"d": 86400, "h": 3600, "m": 60}[match.group(2)]
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise AssistantError(f"--since {value!r}: give a duration like 7d, 24h or 30m, or a date like 2026-12-01") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+@feedback_app.command("report")
+def feedback_report(model: Optional[str] = typer.Option(None, "--model", help="Only answers about this model."),
+                    since: Optional[str] = typer.Option(None, "--since", help="Only feedback since: 7d, 24h, or a date."),
+                    limit: int = typer.Option(20, "--limit", "-n", min=1, help="Unhelpful answers to list."),
+                    as_json: bool = JsonOpt) -> None:
+    """Which answers were rated unhelpful, by operation and model, with the questions and comments."""
+    from assistant.audit import open_audit_log
+    from assistant.feedback import feedback_report as build, open_feedback_store
+
+    settings = _settings()
+    model_id = _registry(settings).get(model).id if model else None
+    store = open_feedback_store(settings)
+    try:
+        with open_audit_log(settings) as log:
+            report = build(store, log, model_id=model_id, since=_since(since), limit=limit)
+    finally:
+        store.close()
+
+    def render(r) -> None:
+        scope = (f" about {r.model_id}" if r.model_id else "") + (f" since {r.since}" if r.since else "")
+        total = r.helpful + r.not_helpful
+        console.print(f"Feedback{scope}: {total:,} ratings, {r.helpful:,} helpful, {r.not_helpful:,} not helpful.")
+        if not total:
+            return
+        table = Table(title="By model and operation (most unhelpful first)")
+        for col in ("model", "operation", "helpful", "not helpful"):
+            table.add_column(col)
+        for g in r.groups:
+            table.add_row(g.model_id or "(none)", g.operation, str(g.helpful), str(g.not_helpful))
+        console.print(table)
+        if r.unhelpful:
+            table = Table(title="Answers rated not helpful (newest first)")
+            for col in ("rated", "who", "model", "operation", "question", "comment"):
+                table.add_column(col, overflow="fold")
+            for a in r.unhelpful:
+                table.add_row(a.rated_at, f"{a.principal} ({a.role})", a.model_id or "-", a.operation,
+                              a.question or "(not in the audit log)", a.comment or "")
+            console.print(table)
+
+    _emit(report, as_json, render)
+
+
 # -- guardrails -------------------------------------------------------------------------------
 guard_app = typer.Typer(help="The guardrails: probing alerts and locked accounts (for the security team).",
                         no_args_is_help=True)

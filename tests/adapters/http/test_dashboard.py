@@ -187,3 +187,16 @@ def test_dashboard_in_chromium_turns_away_a_business_key(page, served):
     assert "security and admin roles" in page.locator("#status").inner_text()
     assert page.locator("article.model").count() == 0
     assert page.get_by_label("API key", exact=True).is_visible()
+
+
+def test_grafana_dashboard_reads_only_metrics_the_service_exposes(world):
+    import json
+
+    dashboard = json.loads((Path(__file__).resolve().parents[3] / "deploy" / "grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    names = set(re.findall(r"modeldesk_[a-z_]+", " ".join(exprs)))
+    assert {"modeldesk_posture_grade", "modeldesk_drift_psi", "modeldesk_unusual_input_share", "modeldesk_open_incidents",
+            "modeldesk_probing_alerts_last_day"} <= names
+    text = world["client"].get("/metrics").text
+    exposed = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+    assert names <= exposed, names - exposed

@@ -163,7 +163,9 @@ def alerts_timeline_svg(alerts: list[dict[str, Any]], now: float, *, days: int =
                        f'font-size="11">{day}</text>')
     for r, principal in enumerate(principals):
         cy = top + r * row + row / 2
-        out.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end" fill="#1b1f24">{escape(principal)}</text>')
+        count = sum(1 for a in alerts if str(a.get("principal")) == principal)
+        out.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end" fill="#1b1f24">{escape(principal)} '
+                   f'({count} alert{"s" if count != 1 else ""})</text>')
         for a in alerts:
             if str(a.get("principal")) != principal:
                 continue
@@ -184,7 +186,7 @@ def feedback_svg(days: list[Any], *, width: int = 720, chart_id: str = "feedback
     if not days:
         return _empty(width, title, "No feedback on answers yet.", chart_id)
     days = days[-14:]
-    left, top, plot_h = 40, 30, 120
+    left, top, plot_h = 40, 44, 120
     height = top + plot_h + 44
     slot = (width - left - 20) / len(days)
     peak = max(max(d.helpful, d.not_helpful) for d in days) or 1

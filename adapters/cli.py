@@ -317,6 +317,38 @@ def tiers(model: str, as_json: bool = JsonOpt) -> None:
     _emit(result, as_json, lambda r: _render_tiers(r.tiers))
 
 
+# -- exports ----------------------------------------------------------------------------------
+@app.command()
+def export(model: str, out: Path = typer.Option(..., "--out", help="File to write: .csv or .parquet."),
+           with_probability: bool = typer.Option(False, "--with-probability", help="Add the positive-class "
+                                                 "probability (4 decimals)."),
+           as_json: bool = JsonOpt) -> None:
+    """Every stored record's tier, tier rank, action and top reasons, for BI tools (audited)."""
+    import getpass
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from assistant import export as exports
+    from assistant.answer import Principal
+    from assistant.audit import open_audit_log
+
+    settings = _settings()
+    m = _registry(settings).get(model)
+    fmt = exports.format_for(out)  # a wrong suffix is named before any work is done
+    total = len(m.records) if m.spec.records else 0
+    columns = [TextColumn("Exporting {task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with open_audit_log(settings) as log, Progress(*columns, console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(m.id, total=total)
+        result = exports.export(m, out, principal=Principal(id=getpass.getuser(), role="admin", channel="cli"),
+                                audit=log, fmt=fmt, with_probability=with_probability,
+                                progress=lambda done, _total: progress.update(task, completed=done))
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        return
+    console.print(f"Exported {result.rows:,} {m.spec.entity} rows of {m.id} (version {result.model_version}) to "
+                  f"{result.path} ({', '.join(result.columns)}).", soft_wrap=True)
+
+
 # -- monitoring -------------------------------------------------------------------------------
 def _render_monitor(r) -> None:
     d, a = r.drift, r.anomalies
@@ -342,7 +374,8 @@ def _render_monitor(r) -> None:
 @app.command()
 def monitor(model: str, batch: str = typer.Option(..., "--batch", help="CSV of input rows with the model's features."),
             as_json: bool = JsonOpt) -> None:
-    """Score a batch of inputs offline and report drift and unusual inputs against the reference data."""
+    """Score a batch of inputs offline and report drift and unusual inputs against the reference data
+    (kept in the posture history, for the dashboard's trends)."""
 
 
     from assistant.monitoring import Monitor
@@ -351,8 +384,13 @@ def monitor(model: str, batch: str = typer.Option(..., "--batch", help="CSV of i
     settings = _settings()
     registry = _registry(settings)
     m = registry.get(model)
+    from assistant.monitoring.history import snapshot
+
     inputs = read_batch(m, Path(batch))
-    result = Monitor(settings, registry).report(m, inputs, source=f"batch {Path(batch).name}")
+    watcher = Monitor(settings, registry)
+    result = watcher.report(m, inputs, source=f"batch {Path(batch).name}")
+    # Kept in the posture history, so the dashboard's drift trend shows the batch.
+    watcher.remember(snapshot(m.id, source=result.source, drift=result.drift, anomalies=result.anomalies))
     _emit(result, as_json, _render_monitor)
 
 
@@ -607,6 +645,71 @@ def audit_tail(limit: int = typer.Option(20, "--limit", "-n", min=1, help="How m
         console.print(table)
 
     _emit(records, as_json, render)
+
+
+# -- feedback ---------------------------------------------------------------------------------
+feedback_app = typer.Typer(help="Feedback on answers: what users rated helpful or not, and why.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+def _since(value: str | None) -> float | None:
+    """`7d`, `24h`, `30m` (that long ago) or a date / ISO time (`2026-12-01`, `2026-12-01T09:00`, UTC)."""
+    import re
+    import time as clock
+    from datetime import datetime, timezone
+
+    if not value:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm])\s*", value.lower())
+    if match:
+        return clock.time() - float(match.group(1)) * {"d": 86400, "h": 3600, "m": 60}[match.group(2)]
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise AssistantError(f"--since {value!r}: give a duration like 7d, 24h or 30m, or a date like 2026-12-01") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+@feedback_app.command("report")
+def feedback_report(model: Optional[str] = typer.Option(None, "--model", help="Only answers about this model."),
+                    since: Optional[str] = typer.Option(None, "--since", help="Only feedback since: 7d, 24h, or a date."),
+                    limit: int = typer.Option(20, "--limit", "-n", min=1, help="Unhelpful answers to list."),
+                    as_json: bool = JsonOpt) -> None:
+    """Which answers were rated unhelpful, by operation and model, with the questions and comments."""
+    from assistant.audit import open_audit_log
+    from assistant.feedback import feedback_report as build, open_feedback_store
+
+    settings = _settings()
+    model_id = _registry(settings).get(model).id if model else None
+    store = open_feedback_store(settings)
+    try:
+        with open_audit_log(settings) as log:
+            report = build(store, log, model_id=model_id, since=_since(since), limit=limit)
+    finally:
+        store.close()
+
+    def render(r) -> None:
+        scope = (f" about {r.model_id}" if r.model_id else "") + (f" since {r.since}" if r.since else "")
+        total = r.helpful + r.not_helpful
+        console.print(f"Feedback{scope}: {total:,} ratings, {r.helpful:,} helpful, {r.not_helpful:,} not helpful.")
+        if not total:
+            return
+        table = Table(title="By model and operation (most unhelpful first)")
+        for col in ("model", "operation", "helpful", "not helpful"):
+            table.add_column(col)
+        for g in r.groups:
+            table.add_row(g.model_id or "(none)", g.operation, str(g.helpful), str(g.not_helpful))
+        console.print(table)
+        if r.unhelpful:
+            table = Table(title="Answers rated not helpful (newest first)")
+            for col in ("rated", "who", "model", "operation", "question", "comment"):
+                table.add_column(col, overflow="fold")
+            for a in r.unhelpful:
+                table.add_row(a.rated_at, f"{a.principal} ({a.role})", a.model_id or "-", a.operation,
+                              a.question or "(not in the audit log)", a.comment or "")
+            console.print(table)
+
+    _emit(report, as_json, render)
 
 
 # -- guardrails -------------------------------------------------------------------------------

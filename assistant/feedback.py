@@ -13,9 +13,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import redis
+from pydantic import BaseModel
 
 from assistant.redis_client import connect
 from assistant.errors import NotFound, Unavailable
@@ -181,3 +183,114 @@ def open_feedback_store(settings) -> FeedbackStore | RedisFeedbackStore:
     if settings.redis_url:
         return RedisFeedbackStore(settings.redis_url)
     return FeedbackStore(Path(settings.data_dir) / "state" / "feedback.sqlite")
+
+
+# -- the report ------------------------------------------------------------------------------------
+class RatedAnswer(BaseModel):
+    """One rated answer, with the question it answered (from the audit log)."""
+
+    answer_id: str
+    rating: str  # "helpful" or "not helpful"
+    comment: str | None = None
+    principal: str
+    role: str
+    rated_at: str
+    question: str | None = None  # None when the audit log no longer holds the answer
+    model_id: str | None = None
+    operation: str = "unknown"
+    channel: str | None = None
+
+
+class FeedbackGroup(BaseModel):
+    model_id: str | None
+    operation: str
+    helpful: int = 0
+    not_helpful: int = 0
+
+
+class FeedbackDay(BaseModel):
+    day: str  # YYYY-MM-DD (UTC)
+    helpful: int = 0
+    not_helpful: int = 0
+
+
+class FeedbackReport(BaseModel):
+    """Which answers were rated unhelpful, by operation and model, with the questions."""
+
+    model_id: str | None = None
+    since: str | None = None
+    helpful: int = 0
+    not_helpful: int = 0
+    groups: list[FeedbackGroup] = []  # most unhelpful first
+    days: list[FeedbackDay] = []  # oldest first
+    unhelpful: list[RatedAnswer] = []  # newest first
+
+
+def _operation(record: Any) -> str:
+    """What the answer did, in the tool names of the contract ("predict+explain"); refusals and plain
+    answers (help, scope) have names of their own."""
+    if record is None:
+        return "unknown"
+    names = list(dict.fromkeys(t.name for t in record.tool_calls))
+    if names:
+        return "+".join(names)
+    return "refused" if record.verdict in ("refused", "locked") else "no tool"
+
+
+def _answers(audit: Any, answer_ids: set[str], page: int = 1000) -> dict[str, Any]:
+    """Audit records of the given answers, read page by page from the start of the log."""
+    found: dict[str, Any] = {}
+    seq = 0
+    while answer_ids - set(found):
+        rows = audit.entries(since_seq=seq, limit=page)
+        for r in rows:
+            if r.answer_id in answer_ids:
+                found[r.answer_id] = r
+        if len(rows) < page:
+            break
+        seq = rows[-1].seq
+    return found
+
+
+def feedback_report(store: Any, audit: Any = None, *, model_id: str | None = None, since: float | None = None,
+                    limit: int = 50) -> FeedbackReport:
+    """Ratings joined with the questions they rated (via the audit log, by answer id), grouped by model
+    and operation, per day, and the unhelpful answers themselves (newest first, at most `limit`)."""
+    import datetime as dt
+
+    def day(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
+
+    def at(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+
+    rows = [e for e in store.entries() if since is None or float(e["created"]) >= since]
+    records = _answers(audit, {e["answer_id"] for e in rows}) if audit is not None and rows else {}
+    report = FeedbackReport(model_id=model_id, since=at(since) if since is not None else None)
+    groups: dict[tuple[str | None, str], FeedbackGroup] = {}
+    days: dict[str, FeedbackDay] = {}
+    for e in rows:
+        record = records.get(e["answer_id"])
+        answered_model = record.model_id if record is not None else None
+        if model_id is not None and answered_model != model_id:
+            continue
+        helpful = e["rating"] == "up"
+        operation = _operation(record)
+        group = groups.setdefault((answered_model, operation), FeedbackGroup(model_id=answered_model, operation=operation))
+        bucket = days.setdefault(day(float(e["created"])), FeedbackDay(day=day(float(e["created"]))))
+        if helpful:
+            report.helpful += 1
+            group.helpful += 1
+            bucket.helpful += 1
+            continue
+        report.not_helpful += 1
+        group.not_helpful += 1
+        bucket.not_helpful += 1
+        report.unhelpful.append(RatedAnswer(
+            answer_id=e["answer_id"], rating="not helpful", comment=e.get("comment"), principal=e["principal"],
+            role=e["role"], rated_at=at(float(e["created"])), question=record.question if record is not None else None,
+            model_id=answered_model, operation=operation, channel=record.channel if record is not None else None))
+    report.groups = sorted(groups.values(), key=lambda g: (-g.not_helpful, -(g.helpful + g.not_helpful), g.operation))
+    report.days = [days[k] for k in sorted(days)]
+    report.unhelpful = list(reversed(report.unhelpful))[:limit]
+    return report

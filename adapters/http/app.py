@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from adapters.http import chat, completions, documents, errors, feedback, health, metrics, models
+from adapters.http import chat, completions, dashboard, documents, errors, exports, feedback, health, metrics, models
 from adapters.http.auth import ApiKeys
 from adapters.http.limits import BodySizeLimit, open_rate_limiter
-from adapters.http.metrics import Metrics, RequestMetrics
+from adapters.http.metrics import Metrics, PostureCollector, RequestMetrics
 from adapters.http.oidc import TokenVerifier
 from adapters.http.services import Services
 from assistant.config import Settings
@@ -43,6 +43,8 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
                         feedback=open_feedback_store(settings), assistant=assistant,
                         tokens=TokenVerifier.from_settings(settings))
 
+    services.metrics.registry.register(PostureCollector(services.posture_overview))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.answering = anyio.CapacityLimiter(settings.answer_concurrency)
@@ -62,8 +64,9 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     app.state.services = services
     app.state.ui_frame_ancestors = [o for o in settings.cors_origin_list if o != "*"]  # portals may frame the chat
     errors.register(app)
-    for module in (chat, completions, feedback, models, documents, health, metrics):
+    for module in (chat, completions, feedback, models, exports, dashboard, documents, health, metrics):
         app.include_router(module.router)
+    app.include_router(dashboard.page_router)
     _include_web_chat(app)
     slack = _include_slack(app, services)
 

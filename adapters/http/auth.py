@@ -15,6 +15,7 @@ Access rule (what each role may reach; the answers themselves are shaped by role
 | models list, describe, posture (grade, reasons) | yes | yes     | yes      | yes   |
 | posture `?details=true` (incidents, counts, ROC AUC) | 403 | 403 | yes   | yes   |
 | model loading problems in the models list  | no       | no      | no       | yes   |
+| models/{id}/export (every record's tier; audited) | 403 | 403  | 403      | yes   |
 | documents/{doc_id}                         | public and internal documents; a restricted one is 404 (its existence is not revealed) | same | all | all |
 
 `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs` and the web chat page need no key.

@@ -1,18 +1,25 @@
-"""Prometheus metrics for the service: requests by route and status, latency, refusals, feedback.
+"""Prometheus metrics for the service: requests by route and status, latency, refusals, feedback, and
+every model's posture as gauges (grade, PSI per feature, unusual-input share, open incidents by
+severity, probing alerts in the last day) for Grafana (deploy/grafana-dashboard.json).
 
 Each app owns its registry (no process-global collectors), so several apps can live in one process.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 from assistant.answer import Answer
 
+log = logging.getLogger("modeldesk.http")
+GRADES = {"Good": 0, "Watch": 1, "At risk": 2}
+SEVERITIES = ("low", "medium", "high", "critical")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -41,6 +48,54 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class PostureCollector:
+    """Posture gauges, measured when Prometheus scrapes (through the overview's short cache)."""
+
+    def __init__(self, overview: Callable[[], Any]):
+        self.overview = overview
+
+    def describe(self) -> list:
+        return []  # nothing is measured when the collector is registered
+
+    def collect(self):
+        overview = self.overview()
+        if overview is None:
+            return
+        try:
+            report = overview.report()
+        except Exception:  # posture must never take /metrics down
+            log.exception("posture gauges not measured")
+            return
+        grade = GaugeMetricFamily("modeldesk_posture_grade", "Posture grade per model: 0 Good, 1 Watch, 2 At risk.",
+                                  labels=["model"])
+        psi = GaugeMetricFamily("modeldesk_drift_psi", "Population stability index of recent inputs against the "
+                                "reference data, per model and feature (0.1 watch, 0.25 at risk).", labels=["model", "feature"])
+        rows = GaugeMetricFamily("modeldesk_drift_recent_inputs", "Recent inputs in the drift window, per model.",
+                                 labels=["model"])
+        unusual = GaugeMetricFamily("modeldesk_unusual_input_share", "Share of recent inputs unlike the reference "
+                                    "data (about 0.01 expected), per model.", labels=["model"])
+        incidents = GaugeMetricFamily("modeldesk_open_incidents", "Open or investigating incidents, per model and "
+                                      "severity.", labels=["model", "severity"])
+        alerts = GaugeMetricFamily("modeldesk_probing_alerts_last_day", "Probing alerts from the guardrails in the "
+                                   "last 24 hours, per model.", labels=["model"])
+        retraining = GaugeMetricFamily("modeldesk_retraining_due", "1 when a retraining trigger is crossed.",
+                                       labels=["model"])
+        for m in report.models:
+            p = m.posture
+            grade.add_metric([m.model_id], GRADES.get(p.grade, 1))
+            if p.drift is not None:
+                rows.add_metric([m.model_id], p.drift.rows)
+                for f in p.drift.features:
+                    psi.add_metric([m.model_id, f.feature], f.psi)
+            if p.anomalies is not None and p.anomalies.rows:
+                unusual.add_metric([m.model_id], p.anomalies.share)
+            for severity in SEVERITIES:
+                incidents.add_metric([m.model_id, severity], m.open_by_severity.get(severity, 0))
+            alerts.add_metric([m.model_id], m.alerts_last_day)
+            retraining.add_metric([m.model_id], int(bool(p.retraining and p.retraining.due)))
+        yield from (grade, psi, rows, unusual, incidents, alerts, retraining)
 
 
 class RequestMetrics:
@@ -81,5 +136,5 @@ router = APIRouter(tags=["operations"])
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
                              "description": "Prometheus text exposition format."}})
 def metrics(request: Request) -> Response:
-    """Requests by route and status, latency histogram, answers, refusals and feedback counts."""
+    """Requests by route and status, latency histogram, answers, refusals, feedback counts and posture gauges."""
     return Response(request.app.state.services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

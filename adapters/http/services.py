@@ -44,10 +44,21 @@ class Services:
     tokens: TokenVerifier | None = None  # sign-in tokens, when MODELDESK_OIDC_ISSUER is set
     startup: Startup = field(default_factory=Startup)
     answering: anyio.CapacityLimiter | None = None  # made in the app's event loop, at start-up
+    overview: Any = None  # assistant.overview.Overview, made on first use (dashboard, /metrics)
 
     @property
     def knowledge(self) -> Any:
         return getattr(self.assistant, "knowledge", None)
+
+    def posture_overview(self) -> Any:
+        """Every model's posture for the dashboard and /metrics; None until the assistant is started."""
+        if self.assistant is None:
+            return None
+        if self.overview is None:
+            from assistant.overview import Overview
+
+            self.overview = Overview.of(self.assistant)
+        return self.overview
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run engine work (answers, tools, searches) in the answering threads, first come first served.

@@ -309,6 +309,25 @@ def explain_prediction(model: Model, prediction: Prediction, top_k: int = 3, *, 
     )
 
 
+def record_reasons(model: Model, start: int, stop: int, top_k: int = 3) -> list[list[Contribution]]:
+    """The top reasons of the stored records at positions [start, stop) of `model.records`, the same
+    reasons `explain` gives for each of them one at a time; used by exports, which explain every record.
+
+    Attributions are kept per loaded model (records and artifact are fixed while loaded), so a second
+    export does not pay again for Shapley values (a 100-tree forest costs a few ms per record)."""
+    explainer = attributor(model)
+    records = model.records
+    phi_all, known = model.memo("record_attributions", lambda: (np.zeros((len(records), len(explainer.columns))),
+                                                                np.zeros(len(records), dtype=bool)))
+    todo = np.flatnonzero(~known[start:stop]) + start
+    if len(todo):
+        phi_all[todo] = explainer.attribute(model.features_frame(records.iloc[todo]))
+        known[todo] = True
+    rows = records.iloc[start:stop][model.spec.feature_names].to_dict("records")
+    return [_contributions(model, phi_all[start + i], {k: _plain(v) for k, v in values.items()},
+                           explainer.columns)[: max(1, top_k)] for i, values in enumerate(rows)]
+
+
 def explain(model: Model, record_id: str | None = None, *, values: dict[str, Any] | None = None,
             top_k: int = 3) -> Explanation:
     """Why a record (or explicit feature values) got its risk tier: top reasons with direction and size."""

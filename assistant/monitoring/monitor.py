@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from assistant.errors import AssistantError, Unavailable
 from assistant.models.registry import Model, Registry
-from assistant.monitoring import anomaly, calibration, data_audit, drift, provenance, triggers, window
+from assistant.monitoring import anomaly, calibration, data_audit, drift, history, provenance, triggers, window
 from assistant.monitoring.anomaly import AnomalyReport
 from assistant.monitoring.calibration import EvaluationCheck
 from assistant.monitoring.data_audit import DataAudit
@@ -204,6 +204,27 @@ class Monitor:
             log.warning("monitoring: recent inputs of %s not measured: %s", model.id, exc)
             out.problems.append(f"recent inputs could not be read ({getattr(exc, 'message', exc)})")
         return out
+
+    # -- history -------------------------------------------------------------------------------
+    def remember(self, snapshot: history.Snapshot, *, min_interval: float = 0.0) -> bool:
+        """Keep a posture snapshot for trends (see `history`); False when throttled or the store is down."""
+        if self.store is None:
+            return False
+        try:
+            return history.record(self.store, snapshot, min_interval=min_interval)
+        except Unavailable as exc:
+            log.warning("monitoring: posture snapshot of %s not kept: %s", snapshot.model_id, exc.message)
+            return False
+
+    def history(self, model_id: str, *, since: float | None = None) -> list[history.Snapshot]:
+        """The model's posture snapshots, oldest first; empty when the store is down."""
+        if self.store is None:
+            return []
+        try:
+            return history.read(self.store, model_id, since=since)
+        except Unavailable as exc:
+            log.warning("monitoring: posture history of %s not read: %s", model_id, exc.message)
+            return []
 
     def retraining(self, model: Model, measured: Measurements) -> triggers.Retraining | None:
         """Check the retraining thresholds, record a crossing, and return the status (None if the store is down)."""

@@ -9,6 +9,7 @@ from typing import Any
 from assistant.answer import Answer, Principal, Refusal, ToolCall
 from assistant.config import Settings
 from assistant.conversation.language import detect, not_understood
+from assistant.conversation.meaning import FeatureMeaning
 from assistant.conversation.planner import Plan, Planner, RulePlanner, _advance
 from assistant.conversation.state import MemorySessions, SessionStore
 from assistant.conversation.tools import Toolbox, run_tool
@@ -40,7 +41,8 @@ class Assistant:
         # Guardrails (assistant.guard.Guard) and the audit log (assistant.audit); None runs without them.
         self.guard = guard
         self.audit = audit
-        self.planner = planner or RulePlanner(registry)
+        embedder = getattr(knowledge, "embedder", None)
+        self.planner = planner or RulePlanner(registry, meaning=FeatureMeaning(embedder) if embedder else None)
         self.writer = writer or TemplateWriter()
 
     @classmethod
@@ -72,7 +74,8 @@ class Assistant:
 
         classifier = OperationClassifier.find(Path(settings.understanding) if settings.understanding else None)
         return cls(registry, knowledge, sessions=ForgetfulWhenDown(open_sessions(settings)),
-                   planner=RulePlanner(registry, classifier), guard=guard, audit=open_audit_log(settings),
+                   planner=RulePlanner(registry, classifier, meaning=FeatureMeaning(knowledge.embedder)
+                                       if getattr(knowledge, "embedder", None) else None), guard=guard, audit=open_audit_log(settings),
                    monitor=Monitor.from_settings(settings, registry))
 
     @property

@@ -149,6 +149,14 @@ class Vocabulary:
         self._ids = [re.compile(rf"(?<![\w-]){re.escape(i)}(?![\w-])") for i in self.model_ids]
         self._named_model = re.compile(rf"\b(?:(?:{self._name_words})\s+)+(?:risk\s+)?(?:model|one)\b") if words else None
 
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where `text` names a tier, an entity, a positive label or a model: words that are no input."""
+        out: list[tuple[int, int]] = []
+        for rx in [self._tiers, self._short_tiers, self._entities, *self._labels, *self._ids, self._named_model]:
+            if rx is not None:
+                out += [(m.start(), m.end()) for m in rx.finditer(text)]
+        return out
+
     def mask(self, text: str, features=(), values=(), records=()) -> str:
         """`text` (normalised) with mentions replaced by placeholders; spans index into `text`."""
         spans = [(r.start, r.end, " recordid ") for r in records] + \

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from assistant.conversation.corpus import OPERATIONS
 from assistant.conversation.lexicon import GENERIC_WORDS, ModelLexicon, ValueMention, build, normalise
+from assistant.conversation.meaning import FeatureMeaning
 from assistant.conversation.mentions import RecordIds, Vocabulary, classifier_text, variants_simple as _variants_simple
 from assistant.conversation.operations import OperationClassifier, Reading
 from assistant.conversation.state import SessionState
@@ -118,8 +119,13 @@ _RISK_WORDS = r"\b(?:risk|risky|riskier|tiers?|tiername|flag(?:ged|s)?|likely|sc
 class RulePlanner:
     """The deterministic, offline planner."""
 
-    def __init__(self, registry: Registry, classifier: OperationClassifier | None = None):
+    def __init__(self, registry: Registry, classifier: OperationClassifier | None = None, *,
+                 meaning: FeatureMeaning | None = None):
         self.registry = registry
+        # Inputs named in other words ("asked for 10k less"), found with the shared sentence model;
+        # None (no embedder given) reads inputs by their `model.yaml` words only.
+        self.meaning = meaning
+        self._meaning_ready = False
         self.lexicons: dict[str, ModelLexicon] = build(registry)
         self.record_ids = RecordIds(registry)
         self.vocabulary = Vocabulary(registry)
@@ -176,6 +182,12 @@ class RulePlanner:
             for step in defaults:
                 _add_step(plan.steps, step)
             plan.by_default = True
+        elif defaults and plan.steps and all(s.name == "search_knowledge" for s in plan.steps):
+            # "I heard an antivirus AI could be beaten by appending text. Is that real?": the search the
+            # last part asks for is about what the first part described; one search reads both.
+            searched = plan.steps.pop()
+            for step in [*defaults, searched]:
+                _add_step(plan.steps, step)
         if not plan.steps and not plan.clarify:
             plan.out_of_scope = True
         return plan
@@ -264,6 +276,7 @@ class RulePlanner:
             clause.values = lexicon.find_values(readable)
             clause.features = sorted(clause.features + self._unit_mentions(clause.text, lexicon, clause.features),
                                      key=lambda m: m.start)
+            clause.features = sorted(clause.features + self._meant(readable, lexicon, clause, first), key=lambda m: m.start)
             clause.masked = self._mask(clause.text, clause.features, clause.values)
             clause.changes = self._changes(clause.text, lexicon, clause.features, clause.values, state)
             if not named_record:
@@ -501,6 +514,23 @@ class RulePlanner:
 
     def _entity(self, model_id: str | None) -> str:
         return self.registry.get(model_id).spec.entity if model_id else "record"
+
+    def _meant(self, text: str, lexicon: ModelLexicon, clause: _Clause, reading: Reading) -> list:
+        """Inputs named in other words, looked for only where the question needs one it did not name:
+        a number no input explains, or a what-if or described case with no input named at all."""
+        if self.meaning is None:
+            return []
+        taken = [(m.start, m.end) for m in clause.features] + [(v.start, v.end) for v in clause.values]
+        numbers = [m for m in re.finditer(_NUM, text) if not any(m.start() < e + 30 and m.end() > b - 30 for b, e in taken)]
+        unnamed = not taken and reading.top[0] in {"what_if", "counterfactual", "predict"}
+        if not numbers and not unnamed:
+            return []
+        if not self._meaning_ready:
+            self.meaning.prepare(m.spec for m in self.registry)   # every model's inputs, one batch, once
+            self._meaning_ready = True
+        taken += self.vocabulary.spans(text) + [(m.start(), m.end()) for m in re.finditer(r"\brecordid\b", text)]
+        return self.meaning.find(text, lexicon.model.spec, taken, exclude={m.feature for m in clause.features},
+                                 near=None if unnamed else [(m.start(), m.end()) for m in numbers])
 
     def _mask(self, text: str, features, values) -> str:
         return self.vocabulary.mask(text, features, values)
@@ -766,7 +796,42 @@ class RulePlanner:
         for value in values:
             if value.feature not in changes:
                 changes[value.feature] = value.value
+        if re.search(r"\b(?:if|were|was|had|been|would|could|instead|suppose|say|imagine)\b", text):
+            self._nearest_numbers(text, spec, features, changes)
         return changes
+
+    @staticmethod
+    def _nearest_numbers(text: str, spec, features, changes: dict[str, Any]) -> None:
+        """A numeric input named in a what-if whose number the phrasings above did not place ("largest nucleus
+        area had been 900", "on a 36 month term"): the nearest number no other input claims, in the same part of
+        the sentence, read as a change when a direction word sits next to it and as the new value otherwise."""
+        claimed = {m.start() for m in re.finditer(_NUM, text)
+                   if any(isinstance(v, (int, float)) and not isinstance(v, bool) and _number(m.group()) == v
+                          or isinstance(v, dict) and _number(m.group()) in v.values() for v in changes.values())}
+        for mention in features:
+            feature = spec.feature(mention.feature)
+            if feature.type != "numeric" or feature.name in changes:
+                continue
+            best = None
+            for m in re.finditer(_NUM, text):
+                if m.start() in claimed or re.search(r"[,;:]", text[min(m.end(), mention.start):max(m.start(), mention.end)]):
+                    continue
+                gap = mention.start - m.end() if m.end() <= mention.start else m.start() - mention.end
+                if 0 <= gap <= 30 and (best is None or gap < best[0]):
+                    best = (gap, m)
+            if best is None:
+                continue
+            m = best[1]
+            value = _number(m.group())
+            near = text[max(0, m.start() - 25):m.start()] + " " + text[m.end():m.end() + 25]
+            direction = re.search(r"\b(lower|less|smaller|fewer|cheaper|shorter|down|reduced|cut|higher|more|bigger|larger|"
+                                  r"greater|longer|up|extra|increased|raised)\b", near)
+            if direction:
+                down = direction.group(1) in _DOWN | {"reduced", "cut"}
+                changes[feature.name] = {"decrease" if down else "increase": value}
+            else:
+                changes[feature.name] = value
+            claimed.add(m.start())
 
 
 def _add_step(steps: list[Step], step: Step) -> None:

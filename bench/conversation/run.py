@@ -233,9 +233,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show-failures", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--failures-from", default="team", help="which set's failures --show-failures prints "
-                        "(team, cross-domain dev; never a held-out set you develop against)")
+    parser.add_argument("--failures-from", action="append", default=None,
+                        help="which set's failures --show-failures prints, repeatable (team, cross-domain dev; never "
+                        "a held-out set you develop against)")
     args = parser.parse_args()
+    args.failures_from = args.failures_from or ["team"]
     from assistant.answer import Principal
     from bench.common import print_table, write_json
 
@@ -265,7 +267,7 @@ def main() -> None:
             continue
         outcome = evaluate(engine, who, yaml.safe_load((HERE / single_file).read_text()),
                            yaml.safe_load((HERE / dialogue_file).read_text()) if (HERE / dialogue_file).exists() else [],
-                           failures if name == args.failures_from else [])
+                           failures if name in args.failures_from else [])
         results[name] = outcome
         rows.append([name, outcome["questions"], f"{outcome['operation_accuracy']:.1%}", f"{outcome['exact_accuracy']:.1%}",
                      outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—",
@@ -276,7 +278,7 @@ def main() -> None:
         path = HERE / "crossdomain" / file
         if path.exists() and ATLAS.exists():
             results[name] = cited = security_citations(crossdomain, yaml.safe_load(path.read_text()),
-                                                       failures if name == args.failures_from else None)
+                                                       failures if name in args.failures_from else None)
             security_rows.append([name, cited["questions"], f"{cited['first']:.1%}", f"{cited['any']:.1%}", cited["refused"]])
     if security_rows:
         print_table("questions about ATLAS case studies (no 'incident'/'policy' words), asked by business users: "

@@ -157,3 +157,30 @@ def test_questions_about_no_model_go_to_the_documents_and_off_topic_gets_the_sco
     assert [c.name for c in story.tool_calls] == ["search_knowledge"] and story.citations and not story.refused
     recipe = assistant.answer("what's a good recipe for banana bread?", LIBRARIAN)
     assert not recipe.tool_calls and not recipe.refused and "I explain" in recipe.text
+
+
+@pytest.fixture(scope="module")
+def library_by_meaning(library) -> Assistant:
+    """The same model, with the shared sentence model reading inputs named in other words."""
+    from assistant.conversation.meaning import FeatureMeaning
+    from assistant.conversation.planner import RulePlanner
+    from knowledge.embedder import Embedder
+
+    return Assistant(library.registry, planner=RulePlanner(library.registry, meaning=FeatureMeaning(Embedder())))
+
+
+@pytest.mark.parametrize("question, changes", [
+    ("what if 150 owed 10 more in penalties?", {"fines_owed": {"increase": 10}}),
+    ("what if 150 had 4 more books out?", {"books_on_loan": {"increase": 4}}),
+    ("what if 150 got a university card?", {"has_student_card": 1}),
+])
+def test_inputs_named_in_other_words_are_found_by_meaning(library, library_by_meaning, question, changes):
+    assert calls(library_by_meaning.answer(question, LIBRARIAN)) == \
+        [("what_if", {"model_id": "library-overdue", "record_id": "150", "changes": changes})]
+    # Without the sentence model the same words name nothing, and the assistant asks what to change.
+    assert calls(library.answer(question, LIBRARIAN)) == []
+
+
+def test_words_that_name_no_input_are_not_forced_onto_one(library_by_meaning):
+    answer = library_by_meaning.answer("what if 150 was in a better mood?", LIBRARIAN)
+    assert calls(answer) == [] and "change" in answer.text.lower()

@@ -40,6 +40,7 @@ class Plan(BaseModel):
     context: list[str] = Field(default_factory=list, description="What was carried over from earlier turns.")
     implicit: bool = Field(False, description="Only something named, nothing asked (\"C-1 called today.\").")
     by_default: bool = Field(False, description="No operation was recognised: documents are searched, help if none fit.")
+    asks_record: bool = Field(False, description="The clarifying question only asks which record is meant.")
 
 
 class Planner(Protocol):
@@ -69,6 +70,10 @@ _INCIDENT_WORDS = {
                     "evasion": "evasion", "evade": "evasion", "steal": "extraction", "membership": "membership_inference",
                     "inversion": "inversion", "prompt injection": "prompt_injection", "jailbreak": "prompt_injection"},
 }
+# Initials never read as a registry name: everyday abbreviations, and words skipped when forming initials.
+_INITIALS_KEEP = {"AI", "ML", "ID", "OK", "US", "UK", "EU", "API", "CSV", "PDF", "FAQ", "KPI", "CEO", "CTO", "CFO", "HR", "IT",
+                  "PM", "AM", "VS", "PR", "QA", "SSO", "LLM", "GPT", "ROC", "AUC", "TPR", "FPR", "MFA", "VPN", "URL", "PII"}
+_INITIALS_SKIP = {"of", "the", "and", "on", "in", "a", "an", "to", "for", "with", "per", "or", "by", "at"}
 _DOC_PHRASES = re.compile(r"\bmodel cards?\b|\bwrite-?ups?\b|\brunbooks?\b|\bplaybooks?\b|\bfaqs?\b")
 _DOC_TYPES = {"model card": "model_card", "write-up": "limitations", "limitation": "limitations", "weakness": "limitations", "known issue": "limitations", "policy": "policy", "policies": "policy",
               "faq": "faq", "runbook": "runbook", "playbook": "runbook", "incident": "incident"}
@@ -126,6 +131,7 @@ class RulePlanner:
         # None (no embedder given) reads inputs by their `model.yaml` words only.
         self.meaning = meaning
         self._meaning_ready = False
+        self._initials: dict[str, str] | None = None
         self.lexicons: dict[str, ModelLexicon] = build(registry)
         self.record_ids = RecordIds(registry)
         self.vocabulary = Vocabulary(registry)
@@ -148,9 +154,44 @@ class RulePlanner:
         self.distinctive = {w: next(iter(ids)) for w, ids in owners.items()
                             if len(ids) == 1 and len(w) >= 3 and w not in common}
 
+    def _build_initials(self) -> dict[str, str]:
+        """ "MM" for Minute Maid, "CH" for Citrus Hill: the initials of the registry's multi-word names
+        (models, inputs, categories), kept only when they stand for one phrase."""
+        phrases: set[str] = set()
+        for model in self.registry:
+            phrases.add(normalise(model.spec.name))
+        for lex in self.lexicons.values():
+            for forms in lex.feature_forms.values():
+                phrases |= forms
+            for forms in lex.value_forms.values():
+                phrases |= {f for f, _ in forms}
+        meanings: dict[str, dict[str, str]] = {}   # initials -> {phrase without plural s: shortest spelling}
+        for phrase in phrases:
+            words = [w for w in re.findall(r"[a-z]+", phrase) if w not in _INITIALS_SKIP]
+            for size in (2, 3):
+                for i in range(len(words) - size + 1):
+                    part = " ".join(words[i:i + size])
+                    same = meanings.setdefault("".join(w[0] for w in words[i:i + size]), {})
+                    key = re.sub(r"(?<=[a-z]{3})s\b", "", part)
+                    if key not in same or len(part) < len(same[key]):
+                        same[key] = part
+        return {k: next(iter(v.values())) for k, v in meanings.items() if len(v) == 1}
+
+    def _expand_initials(self, question: str) -> str:
+        if self._initials is None:
+            self._initials = self._build_initials()
+
+        def expand(m: re.Match) -> str:
+            word = m.group()
+            if word in _INITIALS_KEEP or word.lower() in self.distinctive:
+                return word
+            return self._initials.get(word.lower(), word)
+
+        return re.sub(r"(?<![\w-])[A-Z]{2,3}(?![\w-])", expand, question)
+
     # -- entry point --------------------------------------------------------------------------
     def plan(self, question: str, state: SessionState, model_hint: str | None = None) -> Plan:
-        text = normalise(question)
+        text = normalise(self._expand_initials(question))
         plan = Plan()
         if _RESET.search(text):
             plan.reset = True
@@ -168,6 +209,8 @@ class RulePlanner:
                 continue
             if n == 0:  # later clauses lean on earlier ones in the same message, which is not "continuing"
                 plan.context += [c for c in sub.context if c not in plan.context]
+            if sub.clarify and sub.asks_record and plan.steps:
+                continue  # "a walk-in wants $60k ... What tier would that be?": the earlier part said which case
             if sub.clarify:
                 plan.clarify, plan.options = sub.clarify, sub.options
                 break
@@ -380,6 +423,13 @@ class RulePlanner:
                     continue
                 for rid in (records if op in RECORD_OPS | {"predict", "explain"} and not filters else [record_id]):
                     step = self._step(op, clause, rid, filters, state)
+                    if isinstance(step, Plan) and not rid and op in RECORD_OPS | {"predict", "explain"}:
+                        # No id, yet the message states several inputs: a described case is scored as
+                        # read (the answer lists what it used), rather than asked for an id it never had.
+                        inputs = {f.feature: f.value for f in clause.filters}
+                        inputs.update({k: v for k, v in clause.changes.items() if not isinstance(v, dict)})
+                        if len(inputs) >= 2 and not re.search(r"\bhow many\b|\bentitynames\b", clause.masked):
+                            step = Step(name="predict", arguments={"model_id": model_id, "inputs": inputs})
                     if isinstance(step, Plan):
                         step.context = plan.context
                         return step
@@ -628,13 +678,13 @@ class RulePlanner:
                 return Step(name="feature_importance", arguments={"model_id": model_id, **_top_k(text)})
             elif not re.search(r"\bhow many\b|\ball\b|\bportfolio\b|\bbook\b|\boverall\b|entityname", clause.masked):
                 return Plan(clarify=f"Which {self._entity(model_id)} do you mean? Give me an id such as "
-                            f"{self._example_id(model_id)}.")
+                            f"{self._example_id(model_id)}.", asks_record=True)
             if op == "explain":
                 args.update(_top_k(text))
         elif op in RECORD_OPS:
             if not record_id:
                 return Plan(clarify=f"Which {self._entity(model_id)} should I use? Give me an id such as "
-                            f"{self._example_id(model_id)}.")
+                            f"{self._example_id(model_id)}.", asks_record=True)
             args["record_id"] = record_id
             if op == "what_if":
                 changes = clause.changes
@@ -796,15 +846,15 @@ class RulePlanner:
         for value in values:
             if value.feature not in changes:
                 changes[value.feature] = value.value
-        if re.search(r"\b(?:if|were|was|had|been|would|could|instead|suppose|say|imagine)\b", text):
-            self._nearest_numbers(text, spec, features, changes)
+        self._nearest_numbers(text, spec, features, changes)
         return changes
 
     @staticmethod
     def _nearest_numbers(text: str, spec, features, changes: dict[str, Any]) -> None:
-        """A numeric input named in a what-if whose number the phrasings above did not place ("largest nucleus
-        area had been 900", "on a 36 month term"): the nearest number no other input claims, in the same part of
-        the sentence, read as a change when a direction word sits next to it and as the new value otherwise."""
+        """A numeric input named in a what-if or a described case whose number the phrasings above did not place
+        ("largest nucleus area had been 900", "on a 36 month term", "6 books on loan, $12 in fines"): the nearest
+        number no other input claims, in the same part of the sentence, read as a change when a direction word
+        sits next to it and as the new value otherwise."""
         claimed = {m.start() for m in re.finditer(_NUM, text)
                    if any(isinstance(v, (int, float)) and not isinstance(v, bool) and _number(m.group()) == v
                           or isinstance(v, dict) and _number(m.group()) in v.values() for v in changes.values())}

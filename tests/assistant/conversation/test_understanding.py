@@ -184,3 +184,18 @@ def test_inputs_named_in_other_words_are_found_by_meaning(library, library_by_me
 def test_words_that_name_no_input_are_not_forced_onto_one(library_by_meaning):
     answer = library_by_meaning.answer("what if 150 was in a better mood?", LIBRARIAN)
     assert calls(answer) == [] and "change" in answer.text.lower()
+
+
+def test_initials_stand_for_the_registrys_multi_word_names(library):
+    assert calls(library.answer("what if 150 got an SC?", LIBRARIAN)) == \
+        [("what_if", {"model_id": "library-overdue", "record_id": "150", "changes": {"has_student_card": 1}})]
+    # Everyday abbreviations keep their meaning.
+    assert "SC" not in library.planner._expand_initials("is the AI model ok?")
+
+
+def test_a_case_described_over_several_sentences_is_scored_not_asked_for_an_id(library):
+    answer = library.answer("Someone not on file yet: 6 books on loan, $12 in fines, Riverside branch. "
+                            "What tier would that be?", LIBRARIAN)
+    (name, args), = calls(answer)
+    assert name == "predict" and args["inputs"] == {"books_on_loan": 6, "fines_owed": 12, "branch": "Riverside"}
+    assert "which borrower" not in answer.text.lower()

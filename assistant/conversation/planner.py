@@ -225,12 +225,11 @@ class RulePlanner:
             for step in defaults:
                 _add_step(plan.steps, step)
             plan.by_default = True
-        elif defaults and plan.steps and all(s.name == "search_knowledge" for s in plan.steps):
-            # "I heard an antivirus AI could be beaten by appending text. Is that real?": the search the
-            # last part asks for is about what the first part described; one search reads both.
-            searched = plan.steps.pop()
-            for step in [*defaults, searched]:
-                _add_step(plan.steps, step)
+        if len(clauses) > 1 and plan.steps and all(s.name == "search_knowledge" for s in plan.steps):
+            # "I heard an antivirus AI could be beaten by appending text. Is that real?": a message that
+            # only asks for documents is about everything it says; one search reads all of it.
+            arguments = {k: v for step in plan.steps for k, v in step.arguments.items() if k != "query"}
+            plan.steps = [Step(name="search_knowledge", arguments={**arguments, "query": " ".join(clauses)})]
         if not plan.steps and not plan.clarify:
             plan.out_of_scope = True
         return plan
@@ -837,6 +836,7 @@ class RulePlanner:
                                  r"quit|gave up|give up|joined|left|signed up|opted)\b", before + after[:15]):
                     continue
                 negated = mention.negated or bool(re.search(r"\b(?:not|non|no|without|didn't|wasn't|weren't|stopped|off)\s*(?:a |an )?$", before)) or \
+                    bool(re.search(r"\b(?:instead of|rather than)\s+(?:\w+\s+){0,2}$", before)) or \
                     bool(re.search(r"\b(?:turn(?:ed|s)? off|switch(?:ed|es)? off|cancel(?:led|s)?|drop(?:ped|s)?|remov\w*|stop(?:ped|s)?|"
                                    r"los(?:e|t|es)|quit|gave up|give up|left)\s+(?:\w+\s+){0,2}$", before)) or \
                     bool(re.match(r"^\s*(?:were|was)? ?(?:off|removed|false|no)\b", after))

@@ -157,6 +157,11 @@ def test_questions_about_no_model_go_to_the_documents_and_off_topic_gets_the_sco
     assert [c.name for c in story.tool_calls] == ["search_knowledge"] and story.citations and not story.refused
     recipe = assistant.answer("what's a good recipe for banana bread?", LIBRARIAN)
     assert not recipe.tool_calls and not recipe.refused and "I explain" in recipe.text
+    # A story told over two sentences, then a short question about it: one search reads the whole story.
+    heard = assistant.answer("I heard a chatbot was tricked into leaking its hidden instructions. Is that real?",
+                             LIBRARIAN)
+    (name, args), = calls(heard)
+    assert name == "search_knowledge" and "leaking its hidden instructions" in args["query"] and "real" in args["query"]
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +204,8 @@ def test_a_case_described_over_several_sentences_is_scored_not_asked_for_an_id(l
     (name, args), = calls(answer)
     assert name == "predict" and args["inputs"] == {"books_on_loan": 6, "fines_owed": 12, "branch": "Riverside"}
     assert "which borrower" not in answer.text.lower()
+
+
+def test_a_flag_named_after_instead_of_is_the_old_value(library):
+    assert calls(library.answer("what if 150 had a regular card instead of a student card?", LIBRARIAN)) == \
+        [("what_if", {"model_id": "library-overdue", "record_id": "150", "changes": {"has_student_card": 0}})]

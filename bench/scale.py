@@ -38,6 +38,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import pct, print_table, write_json
+from bench.questions import RAISED_BUDGETS
 from bench.load import KNOWLEDGE_CONVERSATIONS, MIXES, PREDICTION_CONVERSATIONS, Tally, client, fill
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +48,7 @@ from tests.redis_server import free_port  # noqa: E402
 from tests.topology import Topology  # noqa: E402
 
 KNOWLEDGE = ["model_cards", "limitations", "policies", "faq"]  # the document questions' sources (~15 files)
-ROLE_BUDGETS = {"synthetic": [10**6] * 3, "synthetic_day": [10**6] * 3, "sweep": [10**6] * 3,
-                "records": [10**6] * 3, "records_day": [10**6] * 3}
-BUDGETS = json.dumps({role: {**{k: dict(zip(("warn", "refuse", "lock"), v)) for k, v in ROLE_BUDGETS.items()},
-                             "prada_min_queries": 10**6} for role in ("business", "analyst")})
+BUDGETS = RAISED_BUDGETS
 
 
 class Nginx:

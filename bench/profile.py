@@ -150,7 +150,7 @@ def main() -> None:
               f"{'on' if judge is not None else 'OFF'}; load average {os.getloadavg()[0]:.2f}", flush=True)
         warm = Questions.from_models_dir(settings.demo_dir / "models", seed=args.seed + 1000)
         for kind in args.kinds:  # first-use costs (explainers, caches, lazy imports) out of the figures
-            for _ in range(5):
+            for _ in range(10):
                 assistant.answer(warm.draw(kind), Principal(id="warm", role="analyst"))
         encoder_ms = encoder_pass_ms(assistant, warm)
         stages = instrument(assistant)
@@ -188,7 +188,7 @@ def main() -> None:
                              "stages_mean_ms": {s: sum(v) / len(v) for s, v in per_stage.items()}}
             if profiler is not None:
                 out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+                pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
                 hot[kind] = out.getvalue()
             print(f"  {kind:<10} p50 {results[kind]['p50_ms']:.1f} ms, p95 {results[kind]['p95_ms']:.1f} ms", flush=True)
         load = os.getloadavg()
@@ -203,7 +203,7 @@ def main() -> None:
                 ["kind", "n", "p50", "mean", "cpu", *STAGES, "refused", "no tool"], rows)
     for kind, text in hot.items():
         print(f"\n--- hottest functions, {kind} (tottime) ---")
-        print(text[:6000])
+        print(text[:9000])
     command = "python -m bench.profile " + " ".join(sys.argv[1:])
     path = write_json(args.out, {"command": command.strip(), "cpus": os.cpu_count(), "load_average": list(load),
                                  "judge": judge is not None, "encoder_pass_p50_ms": encoder_ms,

@@ -33,7 +33,7 @@ MODELS = {
     "customer-churn": {"said": "churn model", "entity": "customer", "pronoun": "his",
                        "what_if": [("monthly bill", "$", 5, 60), ("support calls", "", 1, 4)]},
     "transaction-fraud": {"said": "fraud model", "entity": "transaction", "pronoun": "its",
-                          "what_if": [("amount", "$", 20, 900)]},
+                          "what_if": []},  # an adversarial model: what-ifs are declined by design
 }
 
 TIER = ["What is the risk tier for {entity} {rid} in the {said}?",
@@ -41,9 +41,9 @@ TIER = ["What is the risk tier for {entity} {rid} in the {said}?",
         "Risk tier of {entity} {rid} ({said})?"]
 REASONS = ["Why is {entity} {rid} in its tier on the {said}?",
            "What are the top reasons for {entity} {rid}'s tier in the {said}?",
-           "Explain the {said}'s tier for {entity} {rid}."]
+           "What drives the risk tier of {entity} {rid} in the {said}?"]
 WHAT_IF = ["What if {entity} {rid}'s {feature} were {unit}{amount:,} {direction} on the {said}?",
-           "In the {said}, what if the {feature} of {entity} {rid} were {unit}{amount:,} {direction}?"]
+           "On the {said}, what would {entity} {rid}'s tier be if the {feature} were {unit}{amount:,} {direction}?"]
 COHORT = ["How many customers in the {region} region are high risk of default?",
           "How many {region} customers are likely to churn?",
           "How many customers in the {region} region are high risk of default, only students?"]
@@ -86,7 +86,8 @@ class Questions:
 
     def draw(self, kind: str) -> str:
         rng = self.rng
-        model_id = rng.choice(sorted(self.ids))
+        models = sorted(m for m in self.ids if kind != "what_if" or MODELS[m]["what_if"])
+        model_id = rng.choice(models)
         m = MODELS[model_id]
         fields = {"entity": m["entity"], "said": m["said"], "rid": rng.choice(self.ids[model_id])}
         if kind == "tier":

@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None,
                         feedback=open_feedback_store(settings), assistant=assistant,
                         tokens=TokenVerifier.from_settings(settings))
 
-    services.metrics.registry.register(PostureCollector(services.posture_overview))
+    services.metrics.add_collector(PostureCollector(services.posture_overview))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

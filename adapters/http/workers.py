@@ -11,7 +11,8 @@ monitoring windows, and the audit log appends under `BEGIN IMMEDIATE`, so one ha
 whichever worker answers. What stays per process: the rate limiter's buckets (a key gets up to
 N × MODELDESK_RATE_LIMIT_PER_MINUTE) and the request counters of `/metrics` (see the README).
 
-A worker that dies is restarted; SIGTERM or SIGINT stops them all gracefully.
+A worker that dies is restarted; one that dies at start-up three times in a row stops the server
+(exit code 1) rather than retrying for ever. SIGTERM or SIGINT stops them all gracefully.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import time
 from typing import Any
 
 from assistant.config import Settings
 
 log = logging.getLogger("modeldesk.http")
-RESTART_BACKOFF = 1.0  # seconds before a dead worker is replaced (longer if it keeps dying)
+RESTART_BACKOFF = 1.0  # seconds before a dead worker is replaced (ten times that after a death at start-up)
+EARLY = 120.0  # seconds: a worker that dies this soon after starting died at start-up
+GIVE_UP = 3  # start-up deaths in a row after which the server stops instead of retrying
 
 
 def default_workers() -> int:
@@ -90,6 +94,9 @@ def serve(settings: Settings, host: str, port: int, workers: int, *, access_log:
     """Serve with `workers` processes until SIGTERM/SIGINT; returns when they have all stopped."""
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds threads or models
     sock = bind(host, port)
+    # /metrics adds up every worker's counters (adapters/http/metrics.py); set before any worker starts.
+    counters = tempfile.TemporaryDirectory(prefix="modeldesk-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = counters.name
     log.info("ingesting the knowledge paths once before starting %d workers", workers)
     queue = context.Queue()
     ingester = context.Process(target=_ingest, args=(settings, queue), name="modeldesk-ingest")
@@ -121,20 +128,29 @@ def serve(settings: Settings, host: str, port: int, workers: int, *, access_log:
                 os.kill(process.pid, signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
 
     processes = [start(i) for i in range(workers)]
+    started = [time.monotonic()] * workers
+    early_deaths = [0] * workers
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
-    deaths = [0.0] * workers
+    failed = False
     try:
         while not stopping:
             for i, process in enumerate(processes):
                 if process.is_alive() or stopping:
                     continue
+                early = time.monotonic() - started[i] < EARLY
+                early_deaths[i] = early_deaths[i] + 1 if early else 0
+                if early_deaths[i] >= GIVE_UP:
+                    # The same failure at every start (a bad setting, a broken model file): say so and stop.
+                    log.error("worker %d exited with code %s at start-up %d times in a row; stopping the server "
+                              "(its log above says why)", i, process.exitcode, early_deaths[i])
+                    failed = True
+                    stop(signal.SIGTERM, None)
+                    break
                 log.error("worker %d (pid %d) exited with code %s; restarting it", i, process.pid, process.exitcode)
-                # A worker that keeps dying at start-up is retried ever more slowly, not in a hot loop.
-                wait = RESTART_BACKOFF if time.monotonic() - deaths[i] > 30 else RESTART_BACKOFF * 10
-                deaths[i] = time.monotonic()
-                time.sleep(wait)
+                time.sleep(RESTART_BACKOFF * (10 if early else 1))
                 if not stopping:
                     processes[i] = start(i)
+                    started[i] = time.monotonic()
             time.sleep(0.2)
         for process in processes:
             process.join(timeout=30)
@@ -145,3 +161,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, *, access_log:
         for s, handler in previous.items():
             signal.signal(s, handler)
         sock.close()
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        counters.cleanup()
+    if failed:
+        raise SystemExit(1)

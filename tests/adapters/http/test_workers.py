@@ -150,3 +150,20 @@ def test_no_audit_record_is_lost_or_forks_the_chain_under_concurrent_load(server
     assert workers_that_answered(server["log"], mark) == {"0", "1"}
     report = verify()
     assert report["ok"] and report["records"] == before + 48  # every answer once, one unbroken chain
+
+
+def test_metrics_count_every_workers_answers_whichever_worker_is_scraped(server):
+    url = server["url"]
+
+    def answers() -> float:
+        text = httpx.get(f"{url}/metrics", headers={"Connection": "close"}, timeout=30).text
+        found = re.search(r'^modeldesk_answers_total\{endpoint="chat"\} ([0-9.e+]+)$', text, re.M)
+        assert found, text[:2000]
+        return float(found.group(1))
+
+    before = answers()
+    mark = len(server["log"].read_text(errors="replace"))
+    for i in range(12):
+        assert ask(url, "walker", f"What is the risk tier for customer C-{10500 + i}?").status_code == 200
+    assert workers_that_answered(server["log"], mark) == {"0", "1"}
+    assert [answers() for _ in range(6)] == [before + 12] * 6

@@ -129,6 +129,44 @@ def encoder_pass_ms(assistant, questions: Questions, n: int = 200) -> float:
     return pct(times, 50)
 
 
+def http_overhead(assistant, settings, questions: Questions, kinds: list[str], n: int) -> dict[str, dict]:
+    """The same kinds of new questions through the HTTP app in this process (FastAPI, auth, rate limit,
+    metrics, feedback record, JSON): the whole request against `Assistant.answer` inside it."""
+    from fastapi.testclient import TestClient
+
+    from adapters.http.app import create_app
+
+    keys = {f"profile-key-{i}": {"principal": f"profile-http-{i}", "role": "business"} for i in range(n)}
+    app = create_app(settings.model_copy(update={"api_keys": keys, "rate_limit_per_minute": 10**6}),
+                     assistant=assistant, ingested=(True, "ingested by the profile"))
+    inner: list[float] = []
+    answer = assistant.answer
+
+    def timed_answer(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return answer(*args, **kwargs)
+        finally:
+            inner.append((time.perf_counter() - started) * 1000)
+
+    assistant.answer = timed_answer
+    out = {}
+    with TestClient(app) as http:
+        for kind in kinds:
+            inner.clear()
+            whole = []
+            for i, key in enumerate(keys):
+                started = time.perf_counter()
+                response = http.post("/v1/chat", json={"message": questions.draw(kind)},
+                                     headers={"Authorization": f"Bearer {key}"})
+                whole.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+            out[kind] = {"request_p50_ms": pct(whole, 50), "answer_p50_ms": pct(inner, 50),
+                         "http_mean_ms": (sum(whole) - sum(inner)) / len(whole)}
+    assistant.answer = answer
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-kind", type=int, default=60, help="new questions answered per kind")
@@ -136,6 +174,8 @@ def main() -> None:
     parser.add_argument("--cprofile", nargs="*", choices=KINDS, default=None,
                         help="also print the hottest functions (cProfile) for these kinds (all when none named)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-http", dest="http", action="store_false",
+                        help="skip the HTTP-path measurement (the same questions through the FastAPI app)")
     parser.add_argument("--out", default="profile", help="name of the JSON file under bench/results")
     args = parser.parse_args()
 
@@ -191,6 +231,8 @@ def main() -> None:
                 pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
                 hot[kind] = out.getvalue()
             print(f"  {kind:<10} p50 {results[kind]['p50_ms']:.1f} ms, p95 {results[kind]['p95_ms']:.1f} ms", flush=True)
+        http = http_overhead(assistant, settings, questions, [k for k in args.kinds if k in ("tier", "what_if")],
+                             args.per_kind) if args.http else {}
         load = os.getloadavg()
 
     rows = []
@@ -201,13 +243,17 @@ def main() -> None:
     print_table(f"Where an answer's time goes (mean ms per stage, exclusive; one question at a time, every "
                 f"question new; one encoder pass p50 {encoder_ms:.1f} ms; load average {load[0]:.2f})",
                 ["kind", "n", "p50", "mean", "cpu", *STAGES, "refused", "no tool"], rows)
+    if http:
+        print_table("Through the HTTP app in this process (POST /v1/chat): the whole request vs the answer inside it",
+                    ["kind", "request p50 ms", "answer p50 ms", "HTTP layer mean ms"],
+                    [[k, v["request_p50_ms"], v["answer_p50_ms"], v["http_mean_ms"]] for k, v in http.items()])
     for kind, text in hot.items():
         print(f"\n--- hottest functions, {kind} (tottime) ---")
         print(text[:9000])
     command = "python -m bench.profile " + " ".join(sys.argv[1:])
     path = write_json(args.out, {"command": command.strip(), "cpus": os.cpu_count(), "load_average": list(load),
                                  "judge": judge is not None, "encoder_pass_p50_ms": encoder_ms,
-                                 "stages": STAGES, "kinds": results})
+                                 "stages": STAGES, "kinds": results, "http": http})
     print(f"wrote {path}")
 
 

@@ -70,6 +70,13 @@ class SqliteSessions:
         self.path, self.ttl = path, ttl_seconds
         self._run(lambda db: db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT, "
                                         "updated REAL)"))
+        # Held open for the store's life: when a turn's connection closes it is then not the file's last,
+        # so closing does not checkpoint the WAL (fsyncs on every turn).
+        try:
+            self._anchor: sqlite3.Connection | None = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+            self._anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()  # maps the WAL index: counts as open
+        except sqlite3.Error:
+            self._anchor = None
 
     def _run(self, fn):
         """`fn(db)` in a transaction on a fresh connection (a file replaced or broken under a running

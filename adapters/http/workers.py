@@ -42,14 +42,29 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, share: bool = False) -> socket.socket:
+    """A listening socket; `share`: one of several on the same port (SO_REUSEPORT), among which the
+    kernel spreads new connections evenly — with one shared socket, whichever worker wakes first
+    takes a burst of connections, and keep-alive clients then stay unevenly spread."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if share:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def listeners(host: str, port: int, workers: int) -> list[socket.socket]:
+    """One socket per worker on the same port where the OS can share a port (Linux), else one for all."""
+    probe = bind(host, port)  # fails plainly when the port is taken, even by another server sharing it
+    if workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        return [probe] * workers
+    port = probe.getsockname()[1]
+    probe.close()
+    return [bind(host, port, share=True) for _ in range(workers)]
 
 
 def _ingest(settings: Settings, queue: Any) -> None:
@@ -93,7 +108,7 @@ def _worker(index: int, settings: Settings, sock: socket.socket, access_log: boo
 def serve(settings: Settings, host: str, port: int, workers: int, *, access_log: bool = True) -> None:
     """Serve with `workers` processes until SIGTERM/SIGINT; returns when they have all stopped."""
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds threads or models
-    sock = bind(host, port)
+    sockets = listeners(host, port, workers)  # bound first: a port in use fails before anything loads
     # /metrics adds up every worker's counters (adapters/http/metrics.py); set before any worker starts.
     counters = tempfile.TemporaryDirectory(prefix="modeldesk-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = counters.name
@@ -114,7 +129,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, *, access_log:
     stopping = False
 
     def start(index: int) -> Any:
-        process = context.Process(target=_worker, args=(index, settings, sock, access_log, detail),
+        # A restarted worker takes over its predecessor's socket, and the connections waiting on it.
+        process = context.Process(target=_worker, args=(index, settings, sockets[index], access_log, detail),
                                   name=f"modeldesk-worker-{index}")
         process.start()
         log.info("worker %d started (pid %d)", index, process.pid)
@@ -160,7 +176,8 @@ def serve(settings: Settings, host: str, port: int, workers: int, *, access_log:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        sock.close()
+        for sock in set(sockets):
+            sock.close()
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         counters.cleanup()
     if failed:

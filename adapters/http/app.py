@@ -32,16 +32,18 @@ Errors are always `{"error": {"code", "message"}}`."""
 
 
 def create_app(settings: Settings, *, assistant: Assistant | None = None,
-               ingested: tuple[bool, str] | None = None) -> FastAPI:
+               ingested: tuple[bool, str] | None = None, workers: int = 1) -> FastAPI:
     """The ModelDesk HTTP service. Without `assistant`, one is built from `settings` at start-up.
 
     Start-up loads every model and ingests the knowledge paths (idempotently) before the first
     answer; a knowledge store that is down is logged and reported by /readyz, and prediction
     questions are still answered. `ingested`: the outcome of an ingestion already run for this
     app (by `serve --workers`, once for all its workers), which start-up then does not repeat.
+    `workers`: how many processes serve this data directory (their rate limits then live in a file
+    they all share).
     """
     services = Services(settings=settings, keys=ApiKeys(settings.api_keys),
-                        limiter=open_rate_limiter(settings), metrics=Metrics(),
+                        limiter=open_rate_limiter(settings, shared=workers > 1), metrics=Metrics(),
                         feedback=open_feedback_store(settings), assistant=assistant,
                         tokens=TokenVerifier.from_settings(settings))
 

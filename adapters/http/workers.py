@@ -1,15 +1,15 @@
-"""`modeldesk serve --workers N`: N answering processes behind one listening socket.
+"""`modeldesk serve --workers N`: N answering processes on one port.
 
 Answering is CPU-bound Python, so one process uses about one core whatever the machine has. Here a
 small supervisor binds the port, ingests the knowledge paths once (in a child process, so no two
 processes ever write the embedded Chroma index at once), then starts N workers with the `spawn`
-method; each builds its own assistant and accepts connections on the shared socket (the kernel
-hands each new connection to one of them). Everything a worker must agree on lives in the state
+method; each builds its own assistant and accepts connections on its own socket bound to the same
+port (SO_REUSEPORT: the kernel spreads new connections evenly between them). Everything a worker must agree on lives in the state
 stores every worker opens: SQLite files in WAL mode under the data directory (or Redis when
 MODELDESK_REDIS_URL is set) hold sessions, guard histories, budgets, locks, alerts, feedback and
 monitoring windows, and the audit log appends under `BEGIN IMMEDIATE`, so one hash chain grows
-whichever worker answers. What stays per process: the rate limiter's buckets (a key gets up to
-N × MODELDESK_RATE_LIMIT_PER_MINUTE) and the request counters of `/metrics` (see the README).
+whichever worker answers; the rate limiter's buckets are kept in a SQLite file too (or Redis), and
+`/metrics` adds up every worker's counters.
 
 A worker that dies is restarted; one that dies at start-up three times in a row stops the server
 (exit code 1) rather than retrying for ever. SIGTERM or SIGINT stops them all gracefully.
@@ -86,7 +86,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker(index: int, settings: Settings, sock: socket.socket, access_log: bool, detail: tuple[bool, str]) -> None:
+def _worker(index: int, workers: int, settings: Settings, sock: socket.socket, access_log: bool,
+            detail: tuple[bool, str]) -> None:
     _die_with_parent()
     import uvicorn
 
@@ -100,7 +101,7 @@ def _worker(index: int, settings: Settings, sock: socket.socket, access_log: boo
         torch.set_num_threads(settings.torch_threads)
     except ImportError:  # pragma: no cover - torch ships with the package
         pass
-    app = create_app(settings, ingested=detail)
+    app = create_app(settings, ingested=detail, workers=workers)
     config = uvicorn.Config(app, access_log=access_log, lifespan="on", log_config=None)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -130,7 +131,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, *, access_log:
 
     def start(index: int) -> Any:
         # A restarted worker takes over its predecessor's socket, and the connections waiting on it.
-        process = context.Process(target=_worker, args=(index, settings, sockets[index], access_log, detail),
+        process = context.Process(target=_worker, args=(index, workers, settings, sockets[index], access_log, detail),
                                   name=f"modeldesk-worker-{index}")
         process.start()
         log.info("worker %d started (pid %d)", index, process.pid)

@@ -10,7 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     # Everything runs offline: the embedding model ships as a Python package, never fetched from a hub.
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    ANONYMIZED_TELEMETRY=False
+    ANONYMIZED_TELEMETRY=False \
+    # Machine-local builds (the sentence model exported to ONNX) are made at image build time, here,
+    # readable by the non-root user the container runs as.
+    XDG_CACHE_HOME=/opt/modeldesk/cache
 
 # The CPU build of torch, first and on its own layer: an unpinned torch from PyPI pulls the CUDA
 # build (several GB). On the development machine the same wheel lies on disk (./dev installs it
@@ -26,7 +29,8 @@ RUN pip install . \
     # The demo models, fitted deterministically (seeded) at build time; mount your own at /models
     # and set MODELDESK_MODELS_PATH=/models to serve them instead.
     && python -m assistant.demo --out /opt/modeldesk/demo-models \
-    # The guardrails' learned judge, built offline from the bundled guard sets (under a minute).
+    # The guardrails' learned judge, built offline from the bundled guard sets (under a minute); this
+    # also exports the sentence model to ONNX (knowledge/onnx_encoder.py) into $XDG_CACHE_HOME.
     && modeldesk guard train --out /opt/modeldesk/guard-judge \
     # The planner's operation classifier, trained from the bundled schemas and templates (~2 minutes).
     && modeldesk understand train --out /opt/modeldesk/understanding
@@ -48,4 +52,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
 
+# One answering process per core the container may use (`--workers`, or MODELDESK_WORKERS).
 CMD ["modeldesk", "serve", "--host", "0.0.0.0", "--port", "8000"]

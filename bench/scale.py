@@ -10,8 +10,10 @@ Debian's nginx (round robin, the compose file's settings) when it is installed, 
 alternate between the replicas themselves (`--lb client`). "1 replica" runs stop the second
 replica and send everything to the first.
 
-Each client is its own principal (API key) and holds the conversations of bench/load.py's mixed
-set (about one in four on documents): predictions, follow-ups, what-ifs, cohorts, documents.
+Each client is its own principal (API key) and asks bench/load.py's `new-mixed` questions by default:
+every message new text (tiers, reasons and what-ifs with random amounts on random real records, the
+model named; about one in four a cohort or document question); `--mix conversations-mixed` asks the
+older demo conversations with follow-ups. `--workers` sets each replica's answering processes.
 The guardrails run on every request, with budgets raised (MODELDESK_GUARD_BUDGETS) so that a
 client asking hundreds of questions a minute is measured rather than locked out. Clients wait
 `--think` seconds (uniform between 0 and twice that) between questions; 0 is a closed loop that
@@ -38,7 +40,9 @@ from pathlib import Path
 import httpx
 
 from bench.common import pct, print_table, write_json
-from bench.load import KNOWLEDGE_CONVERSATIONS, MIXES, PREDICTION_CONVERSATIONS, Tally, client, fill
+from bench.questions import RAISED_BUDGETS
+from bench.load import KNOWLEDGE_CONVERSATIONS, MIXES, PREDICTION_CONVERSATIONS, Tally, client, fill, source
+from bench.questions import KINDS, Questions
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/topology.py: the same harness the topology test uses
@@ -47,10 +51,7 @@ from tests.redis_server import free_port  # noqa: E402
 from tests.topology import Topology  # noqa: E402
 
 KNOWLEDGE = ["model_cards", "limitations", "policies", "faq"]  # the document questions' sources (~15 files)
-ROLE_BUDGETS = {"synthetic": [10**6] * 3, "synthetic_day": [10**6] * 3, "sweep": [10**6] * 3,
-                "records": [10**6] * 3, "records_day": [10**6] * 3}
-BUDGETS = json.dumps({role: {**{k: dict(zip(("warn", "refuse", "lock"), v)) for k, v in ROLE_BUDGETS.items()},
-                             "prada_min_queries": 10**6} for role in ("business", "analyst")})
+BUDGETS = RAISED_BUDGETS
 
 
 class Nginx:
@@ -114,32 +115,39 @@ http {{
                 self.proc.kill()
 
 
-async def run_load(urls: list[str], keys: list[str], duration: float, think: float) -> dict:
+async def run_load(urls: list[str], keys: list[str], duration: float, think: float, mix: str,
+                   ids: dict[str, list[str]]) -> dict:
     tally, refusals = Tally(), {}
+    ask = source(mix, ids)
     limits = httpx.Limits(max_connections=len(keys) * len(urls), max_keepalive_connections=len(keys) * len(urls))
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(client(urls, key, MIXES["mixed"], started + duration, think, i, tally, http, refusals)
+        await asyncio.gather(*(client(urls, key, ask, started + duration, think, i, tally, http, refusals)
                                for i, key in enumerate(keys)))
         elapsed = time.perf_counter() - started
     lat = tally.latencies_ms
-    return {"clients": len(keys), "think_s": think, "duration_s": round(elapsed, 1), "requests": tally.requests,
+    return {"clients": len(keys), "think_s": think, "mix": mix, "duration_s": round(elapsed, 1),
+            "requests": tally.requests,
             "throughput_rps": len(lat) / elapsed, "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
             "p99_ms": pct(lat, 99), "errors": tally.errors, "refused": sum(refusals.values()),
             "refusals": refusals, "no_tool": tally.no_tool,
-            "error_samples": tally.error_samples}
+            "error_samples": tally.error_samples, "load_average": os.getloadavg()[0]}
 
 
-def warm_up(url: str, key: str) -> None:
-    """One conversation of each kind per replica: first-use costs (explainers, caches) stay out of the numbers."""
+def warm_up(url: str, key: str, ids: dict[str, list[str]], rounds: int = 1) -> None:
+    """Every kind of question on fresh connections (each worker takes some): first-use costs stay out of the numbers."""
     rng = random.Random(0)
-    with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {key}"}) as http:
-        for conversation in PREDICTION_CONVERSATIONS + KNOWLEDGE_CONVERSATIONS:
-            session = None
-            for template in conversation:
-                response = http.post(f"{url}/v1/chat", json={"message": fill(template, rng), "session_id": session})
-                response.raise_for_status()
-                session = response.json()["session_id"]
+    with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {key}", "Connection": "close"}) as http:
+        for _ in range(rounds):
+            for conversation in PREDICTION_CONVERSATIONS + KNOWLEDGE_CONVERSATIONS:
+                session = None
+                for template in conversation:
+                    response = http.post(f"{url}/v1/chat", json={"message": fill(template, rng), "session_id": session})
+                    response.raise_for_status()
+                    session = response.json()["session_id"]
+            questions = Questions(ids, rng)
+            for kind in KINDS * 3:
+                http.post(f"{url}/v1/chat", json={"message": questions.draw(kind)}).raise_for_status()
 
 
 def capacity(runs: list[dict], cpus: int, think_person: float, utilisation: float) -> dict:
@@ -165,6 +173,8 @@ def main() -> None:
                         help="nginx round robin (auto: when installed), or clients alternating between replicas")
     parser.add_argument("--person-think", type=float, default=30.0,
                         help="capacity estimate: mean seconds between one real person's questions")
+    parser.add_argument("--mix", choices=MIXES, default="new-mixed")
+    parser.add_argument("--workers", type=int, default=1, help="answering processes per replica (`serve --workers`)")
     parser.add_argument("--keep", type=Path, help="keep the processes' folders (logs) here")
     parser.add_argument("--out", default="scale", help="name of the JSON file under bench/results")
     args = parser.parse_args()
@@ -181,7 +191,8 @@ def main() -> None:
     root = args.keep or Path(tmp.name)
     root.mkdir(parents=True, exist_ok=True)
     knowledge = [ROOT / "knowledge" / "corpus" / k for k in KNOWLEDGE]
-    topo = Topology(root, knowledge, keys, replicas=2, extra_env={"MODELDESK_GUARD_BUDGETS": BUDGETS})
+    topo = Topology(root, knowledge, keys, replicas=2, workers=args.workers,
+                    extra_env={"MODELDESK_GUARD_BUDGETS": BUDGETS})
     runs: list[dict] = []
     balancer = None
     try:
@@ -189,8 +200,9 @@ def main() -> None:
         topo.start()
         print(f"topology up in {time.perf_counter() - started:.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in topo.timings.items())})",
               flush=True)
+        ids = Questions.from_models_dir(topo.models).ids
         for replica in topo.api:
-            warm_up(replica.url, warm_key)
+            warm_up(replica.url, warm_key, ids, rounds=args.workers)
         for replicas in (2, 1):
             if replicas == 1:
                 topo.api[1].stop()
@@ -203,7 +215,8 @@ def main() -> None:
             for think in args.think:
                 for n in args.clients:
                     result = {"replicas": replicas, "lb": lb,
-                              **asyncio.run(run_load(targets, list(itertools.islice(fresh, n)), args.duration, think))}
+                              **asyncio.run(run_load(targets, list(itertools.islice(fresh, n)), args.duration, think, args.mix,
+                                                     ids))}
                     runs.append(result)
                     print(f"  {replicas} replica{'s' if replicas > 1 else ' '}  think {think:.0f} s  {n:>3} clients: "
                           f"{result['throughput_rps']:.1f} req/s, p50 {result['p50_ms']:.0f} ms, "
@@ -224,14 +237,14 @@ def main() -> None:
     columns = ["replicas", "clients", "think s", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "refused"]
     rows = [[r["replicas"], r["clients"], r["think_s"], r["requests"], r["throughput_rps"], r["p50_ms"], r["p95_ms"],
              r["p99_ms"], r["errors"], r["refused"]] for r in runs]
-    print_table(f"Scale-out: /v1/chat (mixed) through {'nginx' if lb == 'nginx' else 'client-side'} round robin, "
+    print_table(f"Scale-out: /v1/chat ({args.mix}, {args.workers} worker{'s' if args.workers > 1 else ''} per replica) through {'nginx' if lb == 'nginx' else 'client-side'} round robin, "
                 f"{cpus} CPUs shared by everything, {args.duration:.0f} s per run", columns, rows)
     estimate = capacity(runs, cpus, args.person_think, 0.6)
     print(f"Capacity estimate. Measured here: one replica {estimate['one_replica_rps']:.0f} answers/s, two replicas "
           f"{estimate['two_replicas_rps']:.0f} answers/s ({estimate['speed_up']:.2f}x) on {cpus} cores that also run "
           f"Redis, Chroma, {'nginx, ' if lb == 'nginx' else ''}the load generator and other work (load average "
           f"{load_avg:.1f}): about {estimate['answers_per_s_per_core']:.0f} answers/s per core.")
-    print(f"Assumptions: one replica per core (a replica is one Python process and answering holds the GIL, so "
+    print(f"Assumptions: one answering process per core (a replica or `serve --workers` worker is one Python process and answering holds the GIL, so "
           f"it uses about one core); the mix measured here (one conversation in four on documents); a person asks "
           f"a question every {args.person_think:.0f} s while active; replicas kept at <= 60% of their closed-loop "
           f"throughput so p95 stays near the think-time figures; Redis and Chroma are not the bottleneck (each "
@@ -241,6 +254,7 @@ def main() -> None:
                       for n, k in estimate["replicas_for"].items()) + " (plus one spare to survive a replica's loss).")
     command = "python -m bench.scale " + " ".join(sys.argv[1:])
     path = write_json(args.out, {"command": command.strip(), "cpus": cpus, "load_average": load_avg,
+                                 "mix": args.mix, "workers_per_replica": args.workers,
                                  "load_balancer": lb, "topology_timings_s": topo.timings, "capacity": estimate,
                                  "runs": runs})
     print(f"wrote {path}")

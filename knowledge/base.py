@@ -37,7 +37,9 @@ class KnowledgeBase:
 
     def __init__(self, settings: Any, *, embedder: Embedder | None = None, store: KnowledgeStore | None = None):
         self.settings = settings
-        self.embedder = embedder or (store.embedder if store else Embedder(settings.embedding_model))
+        self.embedder = embedder or (store.embedder if store else Embedder(
+            settings.embedding_model, runtime=getattr(settings, "encoder_runtime", "onnx"),
+            threads=getattr(settings, "torch_threads", 1)))
         self._store = store
         self._retriever: Retriever | None = None
 

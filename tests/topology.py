@@ -134,13 +134,15 @@ class ApiReplica(Server):
     """`modeldesk serve`, ready when /readyz says so."""
 
     shared_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1  # answering processes in this replica (`serve --workers`)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [str(BIN / "modeldesk"), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"]
+        return [str(BIN / "modeldesk"), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log",
+                "--workers", str(self.workers)]
 
     def env(self) -> dict[str, str]:
         return {**super().env(), **self.shared_env, "MODELDESK_DATA_DIR": str(self.folder / "data")}
@@ -160,6 +162,7 @@ class Topology:
     knowledge: list[Path]
     keys: dict[str, dict[str, str]]
     replicas: int = 2
+    workers: int = 1  # per replica
     extra_env: dict[str, str] = field(default_factory=dict)
     chroma: ChromaProcess = field(init=False)
     redis: RedisProcess = field(init=False)
@@ -201,7 +204,8 @@ class Topology:
             raise RuntimeError(f"modeldesk ingest failed ({job.returncode}): {job.stdout[-2000:]}{job.stderr[-2000:]}")
         self.timings["ingest_s"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        self.api = [ApiReplica(f"api-{i + 1}", self.root / f"api-{i + 1}", shared_env=self.env)
+        self.api = [ApiReplica(f"api-{i + 1}", self.root / f"api-{i + 1}", shared_env=self.env,
+                               workers=self.workers)
                     for i in range(self.replicas)]
         for replica in self.api:  # started together, waited on together: the replicas load in parallel
             replica.folder.mkdir(parents=True, exist_ok=True)

@@ -31,24 +31,28 @@ identity provider when `MODELDESK_OIDC_ISSUER` is set) on every `/v1` request.
 Errors are always `{"error": {"code", "message"}}`."""
 
 
-def create_app(settings: Settings, *, assistant: Assistant | None = None) -> FastAPI:
+def create_app(settings: Settings, *, assistant: Assistant | None = None,
+               ingested: tuple[bool, str] | None = None, workers: int = 1) -> FastAPI:
     """The ModelDesk HTTP service. Without `assistant`, one is built from `settings` at start-up.
 
     Start-up loads every model and ingests the knowledge paths (idempotently) before the first
     answer; a knowledge store that is down is logged and reported by /readyz, and prediction
-    questions are still answered.
+    questions are still answered. `ingested`: the outcome of an ingestion already run for this
+    app (by `serve --workers`, once for all its workers), which start-up then does not repeat.
+    `workers`: how many processes serve this data directory (their rate limits then live in a file
+    they all share).
     """
     services = Services(settings=settings, keys=ApiKeys(settings.api_keys),
-                        limiter=open_rate_limiter(settings), metrics=Metrics(),
+                        limiter=open_rate_limiter(settings, shared=workers > 1), metrics=Metrics(),
                         feedback=open_feedback_store(settings), assistant=assistant,
                         tokens=TokenVerifier.from_settings(settings))
 
-    services.metrics.registry.register(PostureCollector(services.posture_overview))
+    services.metrics.add_collector(PostureCollector(services.posture_overview))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.answering = anyio.CapacityLimiter(settings.answer_concurrency)
-        await run_in_threadpool(_start, services)
+        await run_in_threadpool(_start, services, ingested)
         if slack is not None:
             slack.started()
         yield
@@ -100,7 +104,27 @@ def _include_slack(app: FastAPI, services: Services):
     return mount(app, services)
 
 
-def _start(services: Services) -> None:
+def ingest_detail(settings: Settings, knowledge=None) -> tuple[bool, str]:
+    """Ingest the knowledge paths (idempotently); (ingested, what happened) for /readyz and the log."""
+    own = knowledge is None
+    if own:
+        from knowledge.base import KnowledgeBase
+
+        knowledge = KnowledgeBase(settings)
+    try:
+        report = knowledge.ingest(settings.knowledge_paths)
+        return True, (f"ingested {report.documents} documents: {report.added} added, {report.updated} updated, "
+                      f"{report.unchanged} unchanged, {report.deleted} deleted, {report.rejected} rejected")
+    except AssistantError as exc:
+        detail = f"knowledge not ingested: {exc.message}"
+        log.warning("%s; prediction questions are still answered", detail)
+        return False, detail
+    finally:
+        if own:
+            knowledge.close()
+
+
+def _start(services: Services, ingested: tuple[bool, str] | None = None) -> None:
     """Build the assistant if needed, load the models, ingest the knowledge (never fatal)."""
     settings, startup = services.settings, services.startup
     if services.assistant is None:
@@ -119,15 +143,10 @@ def _start(services: Services) -> None:
     knowledge = services.knowledge
     if knowledge is None:
         startup.ingest_detail = "no knowledge base configured"
+    elif ingested is not None:
+        startup.ingested, startup.ingest_detail = ingested
     else:
-        try:
-            report = knowledge.ingest(settings.knowledge_paths)
-            startup.ingested = True
-            startup.ingest_detail = (f"ingested {report.documents} documents: {report.added} added, "
-                                     f"{report.updated} updated, {report.unchanged} unchanged, "
-                                     f"{report.deleted} deleted, {report.rejected} rejected")
+        startup.ingested, startup.ingest_detail = ingest_detail(settings, knowledge)
+        if startup.ingested:
             log.info(startup.ingest_detail)
-        except AssistantError as exc:
-            startup.ingest_detail = f"knowledge not ingested: {exc.message}"
-            log.warning("%s; prediction questions are still answered", startup.ingest_detail)
     startup.done = True

@@ -118,10 +118,70 @@ class RedisRateLimiter(RateLimiter):
         self._client.close()
 
 
-def open_rate_limiter(settings: Any) -> RateLimiter:
-    """Shared through Redis when MODELDESK_REDIS_URL is set, else in this process."""
+class SqliteRateLimiter(RateLimiter):
+    """The same buckets in a SQLite file under the data directory, shared by the worker processes of
+    `serve --workers` (each bucket update is one `BEGIN IMMEDIATE` transaction, timed by the wall
+    clock all workers share). A file that cannot be written lets the request through (logged), as
+    the Redis limiter does."""
+
+    def __init__(self, per_minute: int, path: Any, *, clock: Callable[[], float] = time.time):
+        super().__init__(per_minute, clock=clock)
+        import sqlite3
+        from pathlib import Path
+
+        self._sqlite = sqlite3
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL, ts REAL)")
+        self._warned_at = 0.0
+
+    def take(self, key: str) -> float:
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    now = self.clock()
+                    row = self._db.execute("SELECT tokens, ts FROM buckets WHERE key = ?", (key,)).fetchone()
+                    tokens, last = row if row else (self.capacity, now)
+                    tokens = min(self.capacity, tokens + max(0.0, now - last) * self.rate)
+                    wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+                    if tokens >= 1.0:
+                        tokens -= 1.0
+                    self._db.execute("INSERT OR REPLACE INTO buckets (key, tokens, ts) VALUES (?, ?, ?)",
+                                     (key, tokens, now))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except self._sqlite.Error as exc:
+                now = time.monotonic()
+                if now - self._warned_at > 60:
+                    self._warned_at = now
+                    log.warning("rate limits not enforced: %s unavailable (%s)", self.path, exc)
+                return 0.0
+        return wait
+
+    async def take_async(self, key: str) -> float:
+        if not self.enabled:
+            return 0.0
+        return await run_in_threadpool(self.take, key)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_rate_limiter(settings: Any, *, shared: bool = False) -> RateLimiter:
+    """Shared through Redis when MODELDESK_REDIS_URL is set; `shared` (several worker processes):
+    through a SQLite file under the data directory; else in this process."""
     if settings.redis_url:
         return RedisRateLimiter(settings.rate_limit_per_minute, settings.redis_url)
+    if shared:
+        return SqliteRateLimiter(settings.rate_limit_per_minute, settings.data_dir / "state" / "ratelimit.sqlite")
     return RateLimiter(settings.rate_limit_per_minute)
 
 

@@ -3,11 +3,14 @@ every model's posture as gauges (grade, PSI per feature, unusual-input share, op
 severity, probing alerts in the last day) for Grafana (deploy/grafana-dashboard.json).
 
 Each app owns its registry (no process-global collectors), so several apps can live in one process.
+Under `serve --workers N` the supervisor sets PROMETHEUS_MULTIPROC_DIR for its workers: each
+worker's counters live in files there, and a scrape, whichever worker takes it, adds up all of them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Callable
 
@@ -40,14 +43,30 @@ class Metrics:
                                 registry=self.registry)
         for rating in ("up", "down"):
             self.feedback.labels(rating=rating)
+        self.collectors: list[Any] = []  # computed at scrape time (posture gauges)
 
     def answered(self, answer: Answer, endpoint: str) -> None:
         self.answers.labels(endpoint=endpoint).inc()
         if answer.refused:
             self.refused.labels(category=answer.refusal.category if answer.refusal else "other").inc()
 
+        self.collectors: list[Any] = []  # computed at scrape time (posture gauges)
+
+    def add_collector(self, collector: Any) -> None:
+        self.registry.register(collector)
+        self.collectors.append(collector)
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        # Every worker's counters, summed; the posture gauges read the shared stores, so one worker's do.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        for collector in self.collectors:
+            registry.register(collector)
+        return generate_latest(registry)
 
 
 class PostureCollector:

@@ -68,34 +68,43 @@ class SqliteSessions:
     def __init__(self, path: Path, ttl_seconds: int = SESSION_TTL_SECONDS):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.ttl = path, ttl_seconds
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT, updated REAL)")
+        self._run(lambda db: db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, state TEXT, "
+                                        "updated REAL)"))
+        # Held open for the store's life: when a turn's connection closes it is then not the file's last,
+        # so closing does not checkpoint the WAL (fsyncs on every turn).
+        try:
+            self._anchor: sqlite3.Connection | None = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+            self._anchor.execute("SELECT count(*) FROM sqlite_master").fetchall()  # maps the WAL index: counts as open
+        except sqlite3.Error:
+            self._anchor = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _run(self, fn):
+        """`fn(db)` in a transaction on a fresh connection (a file replaced or broken under a running
+        server is noticed at once); any SQLite error is Unavailable."""
+        db = None
         try:
             db = sqlite3.connect(self.path, timeout=10)
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps the file consistent; no fsync per turn
+            with db:
+                return fn(db)
         except sqlite3.Error as exc:
             raise Unavailable(f"{UNAVAILABLE}: {self.path}: {exc}") from None
-        return db
+        finally:
+            if db is not None:
+                db.close()
 
     def load(self, session_id: str) -> SessionState:
-        try:
-            with self._connect() as db:
-                row = db.execute("SELECT state, updated FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        except sqlite3.Error as exc:
-            raise Unavailable(f"{UNAVAILABLE}: {self.path}: {exc}") from None
+        row = self._run(lambda db: db.execute("SELECT state, updated FROM sessions WHERE id = ?",
+                                              (session_id,)).fetchone())
         if not row or time.time() - row[1] > self.ttl:
             return SessionState()
         return SessionState.model_validate(json.loads(row[0]))
 
     def save(self, session_id: str, state: SessionState) -> None:
-        try:
-            with self._connect() as db:
-                db.execute("INSERT OR REPLACE INTO sessions (id, state, updated) VALUES (?, ?, ?)",
-                           (session_id, state.model_dump_json(), time.time()))
-        except sqlite3.Error as exc:
-            raise Unavailable(f"{UNAVAILABLE}: {self.path}: {exc}") from None
+        payload = state.model_dump_json()
+        self._run(lambda db: db.execute("INSERT OR REPLACE INTO sessions (id, state, updated) VALUES (?, ?, ?)",
+                                        (session_id, payload, time.time())))
 
     def ping(self) -> None:
         """Raise Unavailable when the file cannot be read."""

@@ -79,6 +79,14 @@ def _segment(model: Model, filters) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
 
 def performance(model: Model, metric: str | None = None, filters=None) -> Performance:
     """Accuracy, precision, recall, F1 and ROC AUC on the reference set (or a segment of it), and outcome rate per tier."""
+    if filters:
+        return _performance(model, metric, filters)
+    # The reference set and the artifact are fixed while a model is loaded (like its record scores), so
+    # the whole-model figures are computed once; every posture question reads them.
+    return model.memo(f"performance|{metric}", lambda: _performance(model, metric, None)).model_copy(deep=True)
+
+
+def _performance(model: Model, metric: str | None = None, filters=None) -> Performance:
     _require_reference(model)
     if metric is not None and metric not in METRICS:
         from assistant.errors import not_found

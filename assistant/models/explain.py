@@ -98,6 +98,10 @@ class Attributor:
 
     # -- set-up --------------------------------------------------------------------------------
     def _transform(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.pre is not None:
+            fast = self.model.transformed(frame)  # a few rows without scikit-learn's frame handling
+            if fast is not None:
+                return fast
         z = self.pre.transform(frame) if self.pre is not None else frame.to_numpy()
         if hasattr(z, "toarray"):
             z = z.toarray()

@@ -15,9 +15,11 @@ import pandas as pd
 
 from assistant.errors import BadInput, ConfigError, not_found
 from assistant.models.features import coerce
+from assistant.models.scoring import CHECK_ROWS, FastScorer, Unsupported, fast_scorer
 from assistant.models.spec import ModelSpec, Tier, load_spec
 
 log = logging.getLogger(__name__)
+FAST_ROWS = 64  # up to this many rows are scored through the fast path (answers); more through scikit-learn
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,42 @@ class Model:
         """Positive-class probabilities for rows holding the feature columns."""
         if len(rows) == 0:
             return np.zeros(0)
+        if len(rows) <= FAST_ROWS and self.scorer is not None:
+            try:
+                return self.scorer.probabilities(rows)
+            except Unsupported:
+                pass  # e.g. a value the fitted encoders never saw: scikit-learn decides, as before
         proba = self.estimator.predict_proba(self.features_frame(rows))
         return np.asarray(proba)[:, self.positive_index].astype(float)
+
+    def transformed(self, rows: pd.DataFrame) -> np.ndarray | None:
+        """The pipeline's preprocessing output for a few rows through the fast path, or None."""
+        if len(rows) > FAST_ROWS or self.scorer is None:
+            return None
+        try:
+            return self.scorer.transform(rows)
+        except Unsupported:
+            return None
+
+    @cached_property
+    def scorer(self) -> FastScorer | None:
+        """The fitted pipeline read as plain arithmetic (assistant.models.scoring), when it reproduces
+        the estimator on the reference rows; None otherwise."""
+        sample = self.reference if len(self.reference) else self.records
+        if not len(sample):
+            return None
+        sample = self.features_frame(sample.iloc[:CHECK_ROWS])
+        expected = np.asarray(self.estimator.predict_proba(sample))[:, self.positive_index].astype(float)
+        transformed = None
+        steps = getattr(self.estimator, "steps", None)
+        if steps and len(steps) == 2:
+            try:
+                transformed = steps[0][1].transform(sample)
+                transformed = np.asarray(transformed.toarray() if hasattr(transformed, "toarray") else transformed,
+                                         dtype=float)
+            except Exception:  # noqa: BLE001 - no fast path then
+                return None
+        return fast_scorer(self.estimator, self.positive_index, sample, expected, transformed)
 
     @cached_property
     def record_probabilities(self) -> pd.Series:
@@ -286,7 +322,7 @@ class Registry:
         """Load every artifact and dataset now; models that fail are moved to `problems`."""
         for model_id, model in list(self.models.items()):
             try:
-                _ = model.estimator, model.records, model.reference, model.record_probabilities
+                _ = model.estimator, model.records, model.reference, model.record_probabilities, model.scorer
             except ConfigError as exc:
                 self.problems.append(Problem(str(model.folder / "model.yaml"), str(exc)))
                 del self.models[model_id]

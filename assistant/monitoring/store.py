@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,10 +47,18 @@ class MonitoringStore(Protocol):
 
 
 class SqliteStore:
-    """The embedded default: one SQLite file (WAL), a connection per operation (thread-safe)."""
+    """The embedded default: one SQLite file (WAL) shared by every thread and worker process.
+
+    Each thread keeps its own connection (opening one costs more than the insert it serves); after
+    an error it is dropped and reopened on the next call. Inputs are trimmed to the capacity every
+    TRIM_EVERY appends per connection, so a model holds at most about capacity + TRIM_EVERY rows.
+    """
+
+    TRIM_EVERY = 64
 
     def __init__(self, path: Path, capacity: int = CAPACITY):
         self.path, self.capacity = Path(path), capacity
+        self._local = threading.local()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
@@ -67,17 +76,24 @@ class SqliteStore:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL keeps the file consistent; no fsync per scored input
         return db
 
     def _run(self, fn):
+        db = getattr(self._local, "db", None)
         try:
-            db = self._connect()
-            try:
-                with db:
-                    return fn(db)
-            finally:
-                db.close()
+            if db is None:
+                db = self._local.db = self._connect()
+                self._local.appends = 0
+            with db:
+                return fn(db)
         except (sqlite3.Error, OSError) as exc:
+            self._local.db = None
+            if db is not None:
+                try:
+                    db.close()
+                except sqlite3.Error:
+                    pass
             raise Unavailable(f"the monitoring store {self.path} is unavailable ({exc})") from None
 
     def add(self, observations: list[Observation]) -> None:
@@ -88,6 +104,9 @@ class SqliteStore:
             db.executemany("INSERT INTO inputs (model_id, ts, record_id, source, row) VALUES (?, ?, ?, ?, ?)",
                            [(o.model_id, o.ts, o.record_id, o.source, json.dumps(o.row, default=str))
                             for o in observations])
+            self._local.appends = getattr(self._local, "appends", 0) + 1
+            if self._local.appends % self.TRIM_EVERY:
+                return
             for model_id in {o.model_id for o in observations}:
                 db.execute("DELETE FROM inputs WHERE model_id = ? AND id <= (SELECT id FROM inputs WHERE model_id = ?"
                            " ORDER BY id DESC LIMIT 1 OFFSET ?)", (model_id, model_id, self.capacity))
@@ -95,6 +114,7 @@ class SqliteStore:
         self._run(write)
 
     def recent(self, model_id: str, limit: int) -> list[Observation]:
+        limit = min(limit, self.capacity)  # rows past the capacity wait for the next trim; never read
         rows = self._run(lambda db: db.execute(
             "SELECT ts, record_id, source, row FROM inputs WHERE model_id = ? ORDER BY id DESC LIMIT ?",
             (model_id, limit)).fetchall())

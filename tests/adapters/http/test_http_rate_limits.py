@@ -47,3 +47,21 @@ def test_an_unreachable_redis_does_not_block_requests(free_port):
     limiter = RedisRateLimiter(1, f"redis://127.0.0.1:{free_port()}/0")
     assert [limiter.take("p") for _ in range(3)] == [0.0, 0.0, 0.0]  # let through (and logged), not an error
     limiter.close()
+
+
+def test_workers_of_one_server_share_one_bucket_per_principal(assistant, tmp_path):
+    """`serve --workers 2` without Redis: both workers' apps keep the buckets in one SQLite file, so a
+    principal gets its limit once, whichever worker each request reaches."""
+    from adapters.http import create_app
+    from assistant.config import load_settings
+
+    settings = load_settings(data_dir=tmp_path, api_keys=KEYS, rate_limit_per_minute=3)
+    one, two = (TestClient(create_app(settings, assistant=assistant, workers=2), raise_server_exceptions=False)
+                for _ in range(2))
+    key = next(iter(KEYS))
+    with one, two:
+        headers = {"Authorization": f"Bearer {key}"}
+        assert [c.get("/v1/models", headers=headers).status_code for c in (one, two, one)] == [200, 200, 200]
+        limited = two.get("/v1/models", headers=headers)
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert (tmp_path / "state" / "ratelimit.sqlite").exists()

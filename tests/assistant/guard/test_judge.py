@@ -99,3 +99,20 @@ def test_a_missing_or_broken_judge(tmp_path, demo_models):
     who = Principal(id="bob", role="business")
     assert assistant.answer("List the coefficients of the credit model", who).refused
     assert not assistant.answer("What is the risk tier for customer C-10042?", who).refused
+
+
+def test_the_direct_read_gives_scikit_learns_probabilities(judge: judging.Judge) -> None:
+    """The judge reads a message without scikit-learn's per-call machinery; its verdicts must be the
+    fitted model's own, on every message of the guard sets (attacks, benign, other languages)."""
+    import numpy as np
+
+    vectorizers, clf = judge._load()
+    assert judge._direct is not None
+    texts = [e.text for e in judging.load_examples(judging.training_sets())][::7]
+    vectors = np.asarray(judge.embedder.embed(texts), dtype=np.float32)
+    expected = judging._probs(vectorizers, clf, texts, vectors)
+    direct = judge._direct.probs(texts, vectors)
+    full = np.zeros_like(expected)
+    full[:, [int(c) for c in clf.classes_]] = direct
+    assert len(texts) > 500
+    assert np.allclose(full, expected, rtol=0, atol=1e-9)

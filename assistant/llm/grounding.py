@@ -30,6 +30,12 @@ PROBABILITY = re.compile(
     r"|\d[\d.,]*\s*%?\s*(?:probability|likelihood|chance|odds)\b"
     r"|\b(?:0?\.\d+|\d{1,3}(?:\.\d+)?\s*%)\s+(?:likely|risk of|of (?:defaulting|default|churn|fraud))", re.I)
 QUOTES = re.compile(r"[“\"]([^”\"\n]{20,})[”\"]|^>\s?(.{20,})$", re.M)
+# Raised or lowered the risk, as a sentence about one reason may say it.
+DIRECTION = {"raised": re.compile(r"\b(?:rais\w*|increas\w*|push\w* up|add\w* to)\b", re.I),
+             "lowered": re.compile(r"\b(?:lowered|lowers|lowering|reduc\w*|decreas\w*|pull\w* down|cut)\b", re.I)}
+# Result fields a tool returns but the answer does not state: a reason must be one of the top reasons,
+# not any of the model's inputs ranked further down.
+UNSTATED = {"contributions"}
 LONG_DECIMAL = re.compile(r"(?<![\w.])(0?\.\d{3,}|1\.0{3,})(?![\d])")
 
 
@@ -43,6 +49,7 @@ class Evidence:
     known_tiers: set[str] = field(default_factory=set)     # every tier name of every model, as declared
     features: dict[str, str] = field(default_factory=dict)  # every way to name a feature (lower) → model:feature
     passages: str = ""                   # quoted material: passages' text and snippets, whitespace-normalised
+    directions: dict[str, set[str]] = field(default_factory=dict)  # feature → how it moved the risk (raised/lowered)
 
 
 def evidence(results: list[tuple[str, BaseModel]], role: str, draft: str, registry: Registry | None) -> Evidence:
@@ -60,7 +67,11 @@ def evidence(results: list[tuple[str, BaseModel]], role: str, draft: str, regist
 
     def walk(node: Any, key: str = "") -> None:
         if isinstance(node, dict):
+            if isinstance(node.get("feature"), str) and node.get("direction") in ("raised", "lowered"):
+                ev.directions.setdefault(node["feature"].lower(), set()).add(node["direction"])
             for k, v in node.items():
+                if k in UNSTATED:
+                    continue
                 strings.append(str(k))
                 walk(v, str(k))
         elif isinstance(node, list):
@@ -101,7 +112,7 @@ def check(text: str, ev: Evidence, role: str, citations: int) -> list[str]:
     if not text.strip():
         return ["the text is empty"]
     if role == "business":
-        m = PROBABILITY.search(text)
+        m = PROBABILITY.search(DATE.sub(" ", CITE.sub(" ", IDS.sub(" ", text))))
         if m:
             problems.append(f"states a probability to a business user ({m.group(0)!r})")
     for found in IDS.findall(text):
@@ -129,6 +140,15 @@ def check(text: str, ev: Evidence, role: str, citations: int) -> list[str]:
             names = [f for f, owner in ev.features.items() if owner == feature]
             if not any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", ev.text) for n in names):
                 problems.append(f"feature {form} is not in the results")
+    for sentence in re.split(r"(?<=[.!?;])\s+|\n+", text):
+        named = {ev.features[form].split(":", 1)[1] for form in ev.features
+                 if re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", sentence, re.I)}
+        said = {d for d, rx in DIRECTION.items() if rx.search(sentence)}
+        if len(named) == 1 and len(said) == 1:
+            (feature,), (direction,) = named, said
+            known = ev.directions.get(feature.lower())
+            if known and direction not in known:
+                problems.append(f"says {feature} {direction} the risk; the results say it {'/'.join(sorted(known))} it")
     for m in QUOTES.finditer(text):
         quoted = m.group(1) or m.group(2) or ""
         for piece in re.split(r"…|\.\.\.|\[\d+\]", quoted):

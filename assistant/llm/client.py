@@ -16,7 +16,8 @@ from assistant.llm.stats import LLMStats
 log = logging.getLogger("modeldesk.llm")
 RETRIES = 2          # extra attempts after a failed one, while the answer's deadline allows
 BACK_OFF = 0.25      # seconds before the first retry; doubled for each further one
-_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("modeldesk_llm_deadline", default=None)
+# Seconds the LLM has used in the current answer (calls and back-off); tool work in between does not count.
+_spent: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("modeldesk_llm_spent", default=None)
 
 
 class LLMError(Exception):
@@ -63,16 +64,22 @@ class LLMClient:
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
-        """Everything the LLM does for one answer (planning and writing, retries included) shares one timeout."""
-        token = _deadline.set(time.monotonic() + self.timeout)
+        """Everything the LLM does for one answer (planning and writing, retries and back-off included) shares
+        one timeout, so a slow endpoint delays an answer by at most MODELDESK_LLM_TIMEOUT."""
+        token = _spent.set([0.0])
         try:
             yield
         finally:
-            _deadline.reset(token)
+            _spent.reset(token)
 
     def remaining(self) -> float:
-        deadline = _deadline.get()
-        return self.timeout if deadline is None else deadline - time.monotonic()
+        spent = _spent.get()
+        return self.timeout - (spent[0] if spent is not None else 0.0)
+
+    def _spend(self, seconds: float) -> None:
+        spent = _spent.get()
+        if spent is not None:
+            spent[0] += seconds
 
     def complete(self, messages: list[Any], *, purpose: str, tools: list[Any] | None = None) -> Reply:
         """One reply, retrying connection errors, 429s and 5xx with back-off while time remains.
@@ -90,7 +97,10 @@ class LLMClient:
                 raise LLMError("circuit_open", "the endpoint failed repeatedly; calls are paused")
             started = time.perf_counter()
             try:
-                message = model.invoke(messages, timeout=remaining)
+                try:
+                    message = model.invoke(messages, timeout=remaining)
+                finally:
+                    self._spend(time.perf_counter() - started)
             except (openai.APITimeoutError, TimeoutError) as exc:
                 self._failed(purpose, "timeout", started)
                 raise LLMError("timeout", type(exc).__name__) from None
@@ -100,6 +110,7 @@ class LLMClient:
                 if attempt >= self.retries or self.remaining() <= retry_in + 0.05:
                     raise LLMError("error", _describe(exc)) from None
                 time.sleep(retry_in)
+                self._spend(retry_in)
                 attempt += 1
                 continue
             except openai.APIStatusError as exc:  # 4xx: our request or the key is wrong; retrying cannot help

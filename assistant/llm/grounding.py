@@ -33,6 +33,8 @@ QUOTES = re.compile(r"[“\"]([^”\"\n]{20,})[”\"]|^>\s?(.{20,})$", re.M)
 # Raised or lowered the risk, as a sentence about one reason may say it.
 DIRECTION = {"raised": re.compile(r"\b(?:rais\w*|increas\w*|push\w* up|add\w* to)\b", re.I),
              "lowered": re.compile(r"\b(?:lowered|lowers|lowering|reduc\w*|decreas\w*|pull\w* down|cut)\b", re.I)}
+# A sentence that gives an input as the cause of a tier: the input must be among the results' reasons.
+CAUSE = re.compile(r"\b(?:because|due to|driven|drives|driving|reasons?|caus\w*|owing to|thanks to|explains?)\b", re.I)
 # Result fields a tool returns but the answer does not state: a reason must be one of the top reasons,
 # not any of the model's inputs ranked further down.
 UNSTATED = {"contributions"}
@@ -144,6 +146,10 @@ def check(text: str, ev: Evidence, role: str, citations: int) -> list[str]:
         named = {ev.features[form].split(":", 1)[1] for form in ev.features
                  if re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", sentence, re.I)}
         said = {d for d, rx in DIRECTION.items() if rx.search(sentence)}
+        if named and (said or CAUSE.search(sentence)):
+            unexplained = sorted(f for f in named if f.lower() not in ev.directions)
+            if unexplained:
+                problems.append(f"gives {', '.join(unexplained)} as a reason; the results give no such reason")
         if len(named) == 1 and len(said) == 1:
             (feature,), (direction,) = named, said
             known = ev.directions.get(feature.lower())

@@ -23,10 +23,12 @@ IDS = re.compile(r"\bAML\.T\d{4}(?:\.\d{3})?\b|\b[A-Za-z]{1,5}-\d{2,}(?:-\d+)*\b
 NUMBER = re.compile(r"(?<![\w.])[$£€]?(\d[\d,]*(?:\.\d+)?|\.\d+)\s*(%| ?percent\b|k\b|m\b|bn\b)?", re.I)
 LIST_MARKER = re.compile(r"^\s*\d{1,2}[.)]\s", re.M)
 CITE = re.compile(r"\[(\d{1,2})\]")
+CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b")
 # A probability (or a score standing for one) stated with a number, in either order.
 PROBABILITY = re.compile(
-    r"\b(?:probabilit\w*|likelihood|chance|odds|score[sd]?|propensity|confidence)\b[^.\n]{0,40}?\d"
+    r"\b(?:probabilit\w*|likelihood|chance|odds|propensity)\b[^.\n]{0,40}?\d"
+    r"|\b(?:risk |model |default |churn |fraud )?score[sd]?\s*(?:of|:|=|is|was)?\s*(?:0?\.\d|\d{1,3}\s*%)"
     r"|\d[\d.,]*\s*%?\s*(?:probability|likelihood|chance|odds)\b"
     r"|\b(?:0?\.\d+|\d{1,3}(?:\.\d+)?\s*%)\s+(?:likely|risk of|of (?:defaulting|default|churn|fraud))", re.I)
 QUOTES = re.compile(r"[“\"]([^”\"\n]{20,})[”\"]|^>\s?(.{20,})$", re.M)
@@ -114,7 +116,7 @@ def check(text: str, ev: Evidence, role: str, citations: int) -> list[str]:
     if not text.strip():
         return ["the text is empty"]
     if role == "business":
-        m = PROBABILITY.search(DATE.sub(" ", CITE.sub(" ", IDS.sub(" ", text))))
+        m = PROBABILITY.search(CLOCK.sub(" ", DATE.sub(" ", CITE.sub(" ", IDS.sub(" ", text)))))
         if m:
             problems.append(f"states a probability to a business user ({m.group(0)!r})")
     for found in IDS.findall(text):

@@ -82,8 +82,9 @@ class GroundedWriter:
                 for passage in passages[:3]:
                     documents.append(passage)
             data.append({"tool": name, "result": shaped})
-        parts = [f"Question: {question}", f"Checked draft:\n{draft.text}",
-                 "Tool results:\n" + json.dumps(data, ensure_ascii=False, default=str)[:6000]]
+        # Text from documents also appears in the draft and the results (snippets): defused there as well.
+        parts = [f"Question: {question}", f"Checked draft:\n{_inert(draft.text)}",
+                 "Tool results:\n" + _inert(json.dumps(data, ensure_ascii=False, default=str)[:6000])]
         for n, passage in enumerate(documents, 1):
             flag = " flagged=\"contains instruction-like text\"" if passage.get("flagged") else ""
             parts.append(f"<<<QUOTED DOCUMENT [{n}] title=\"{_inert(passage.get('title', ''))}\" "

@@ -65,6 +65,11 @@ class LLMPlanner:
                     for c in reply.invalid_tool_calls]
         steps, invalid = check_calls(calls, self.registry)
         problems += invalid
+        # A record the user never named (in this message or earlier in the conversation) is a guess.
+        known = {question.lower(), (state.record_id or "").lower()}
+        problems += [f"{s.name}: record {s.arguments['record_id']} was not named in the conversation" for s in steps
+                     if s.arguments.get("record_id") and not any(str(s.arguments["record_id"]).lower() in k
+                                                                 for k in known if k)]
         self.last = {"source": "llm", "calls": calls, "problems": problems, "seconds": reply.seconds}
         if problems:
             stats.fallback("plan", "invalid_plan")

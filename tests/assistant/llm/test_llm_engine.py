@@ -88,7 +88,7 @@ def test_llm_planned_calls_meet_the_guard_and_the_audit(assistant, standin):
     # Evasion coaching on the adversarial fraud model, planned by the LLM, is held back by the guard's review.
     standin.respond(plan(("what_if", {"model_id": "transaction-fraud", "record_id": "T-100000",
                                       "changes": {"amount": {"decrease": 400}}})))
-    coached = assistant.answer("and if it were a bit smaller?", Principal(id="plan-3", role="business"))
+    coached = assistant.answer("and if T-100000 were a bit smaller?", Principal(id="plan-3", role="business"))
     assert not any(c.name == "what_if" and c.result for c in coached.tool_calls)
     assert coached.refused or coached.refusal is not None or "what_if" not in [c.name for c in coached.tool_calls]
     # Every LLM-planned call is in the audit trail, with its arguments.
@@ -140,6 +140,7 @@ def test_fabricated_numbers_tiers_and_probabilities_never_reach_the_user(assista
     (calls(("dump_training_rows", {"model_id": "credit-default"})), "invalid_plan"),
     (calls(("predict", {"model_id": "credit-default", "filters": [{"feature": "zodiac", "value": "Leo"}]})),
      "invalid_plan"),
+    (calls(("predict", {"model_id": "credit-default", "record_id": "C-10300"})), "invalid_plan"),  # a guessed id
     (text("I think the customer is fine."), "no_tool_call"),
 ])
 def test_an_invalid_plan_falls_back_to_the_deterministic_planner(assistant, standin, planned, reason):

@@ -546,6 +546,9 @@ def open_audit_log(settings: Settings) -> SqliteAuditLog | RedisAuditLog:
     """Redis when MODELDESK_REDIS_URL is set, else SQLite at <data dir>/audit/audit.sqlite.
     The configured API keys are redacted wherever they appear."""
     known = tuple(settings.api_keys)
+    llm_key = settings.llm_api_key.get_secret_value()
+    if llm_key:  # the LLM endpoint's key, should anyone paste it into a question
+        known += (llm_key,)
     if settings.redis_url:
         return RedisAuditLog(settings.redis_url, known_secrets=known)
     return SqliteAuditLog(settings.data_dir / "audit" / "audit.sqlite", known_secrets=known)

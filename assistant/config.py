@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from assistant.errors import ConfigError
@@ -116,6 +116,18 @@ class Settings(BaseSettings):
     guard_budgets: str = Field("", description="JSON overriding the guardrails' per-role query budgets, e.g. "
                                '{"analyst": {"synthetic": {"warn": 10, "refuse": 20, "lock": 30}}} (see README).')
 
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint ending in /v1 (Azure OpenAI, vLLM, Ollama, "
+                              "llama.cpp's server, a gateway); set, the LLM plans and phrases answers, which stay "
+                              "grounded in tool results. Empty: the deterministic engine alone (the default).")
+    llm_model: str = Field("", description="Model name sent to the endpoint; required with MODELDESK_LLM_BASE_URL.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="Bearer key for the endpoint; optional (local servers "
+                                   "need none). Never logged or audited.")
+    llm_timeout: float = Field(20.0, gt=0, le=600, description="Seconds the LLM may take within one answer, retries "
+                               "included; past it the deterministic planner and writer answer.")
+    llm_planning: str = Field("unsure", description="When the LLM plans: `unsure` (only questions the deterministic "
+                              "planner does not recognise), `always` (every question; the deterministic plan is "
+                              "the fallback) or `off` (the LLM only phrases answers).")
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:
@@ -192,6 +204,29 @@ class Settings(BaseSettings):
         if (self.oidc_client_id or self.oidc_jwks_url) and not self.oidc_issuer:
             raise ValueError("MODELDESK_OIDC_ISSUER must be set to use MODELDESK_OIDC_CLIENT_ID or "
                              "MODELDESK_OIDC_JWKS_URL")
+        return self
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (not value.startswith(("https://", "http://")) or not value.endswith("/v1")):
+            raise ValueError("must be an OpenAI-compatible base URL ending in /v1, e.g. http://127.0.0.1:8088/v1")
+        return value
+
+    @field_validator("llm_planning")
+    @classmethod
+    def _llm_planning(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("unsure", "always", "off"):
+            raise ValueError("must be unsure, always or off")
+        return value
+
+    @model_validator(mode="after")
+    def _llm_complete(self) -> "Settings":
+        if self.llm_base_url and not self.llm_model.strip():
+            raise ValueError("MODELDESK_LLM_MODEL must be set with MODELDESK_LLM_BASE_URL: it names the model the "
+                             "endpoint serves")
         return self
 
     @field_validator("slack_bot_token", "slack_app_token")

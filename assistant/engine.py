@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -32,7 +33,7 @@ class Assistant:
 
     def __init__(self, registry: Registry, knowledge: Any = None, *, sessions: SessionStore | None = None,
                  planner: Planner | None = None, writer: Writer | None = None, monitor: Any = None,
-                 guard: Any = None, audit: Any = None):
+                 guard: Any = None, audit: Any = None, llm: Any = None):
         self.registry = registry
         self.knowledge = knowledge
         self.sessions = sessions or MemorySessions()
@@ -44,6 +45,9 @@ class Assistant:
         embedder = getattr(knowledge, "embedder", None)
         self.planner = planner or RulePlanner(registry, meaning=FeatureMeaning(embedder) if embedder else None)
         self.writer = writer or TemplateWriter()
+        # The optional LLM backend (assistant.llm.LLMClient), shared by an LLM planner and writer: one
+        # deadline per answer, its counters in /metrics. None: the deterministic engine alone.
+        self.llm = llm
 
     @classmethod
     def from_settings(cls, settings: Settings, *, knowledge: Any = None) -> "Assistant":
@@ -73,10 +77,21 @@ class Assistant:
         from assistant.conversation.operations import OperationClassifier
 
         classifier = OperationClassifier.find(Path(settings.understanding) if settings.understanding else None)
+        planner: Planner = RulePlanner(registry, classifier, meaning=FeatureMeaning(knowledge.embedder)
+                                       if getattr(knowledge, "embedder", None) else None)
+        writer: Writer | None = None
+        from assistant.llm import LLMClient
+
+        llm = LLMClient.from_settings(settings)
+        if llm is not None:  # MODELDESK_LLM_BASE_URL: the LLM plans and phrases, the rules stay the fallback
+            from assistant.llm.planner import LLMPlanner
+            from assistant.llm.writer import GroundedWriter
+
+            planner = LLMPlanner(registry, llm, planner, mode=settings.llm_planning)
+            writer = GroundedWriter(llm, registry)
         return cls(registry, knowledge, sessions=ForgetfulWhenDown(open_sessions(settings)),
-                   planner=RulePlanner(registry, classifier, meaning=FeatureMeaning(knowledge.embedder)
-                                       if getattr(knowledge, "embedder", None) else None), guard=guard, audit=open_audit_log(settings),
-                   monitor=Monitor.from_settings(settings, registry))
+                   planner=planner, writer=writer, guard=guard, audit=open_audit_log(settings),
+                   monitor=Monitor.from_settings(settings, registry), llm=llm)
 
     @property
     def alert_sinks(self) -> list:
@@ -89,7 +104,8 @@ class Assistant:
         started = time.perf_counter()
         ts = time.time()
         try:
-            answer = self._answer(question, principal, session_id, model_id)
+            with self.llm.answering() if self.llm is not None else contextlib.nullcontext():
+                answer = self._answer(question, principal, session_id, model_id)
         except AssistantError as exc:
             self._audit(question, principal, None, started, ts, model_id, answer_id, session_id, error=exc)
             raise

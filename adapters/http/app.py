@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.http import chat, completions, dashboard, documents, errors, exports, feedback, health, metrics, models
 from adapters.http.auth import ApiKeys
 from adapters.http.limits import BodySizeLimit, open_rate_limiter
-from adapters.http.metrics import Metrics, PostureCollector, RequestMetrics
+from adapters.http.metrics import LLMCollector, Metrics, PostureCollector, RequestMetrics
 from adapters.http.oidc import TokenVerifier
 from adapters.http.services import Services
 from assistant.config import Settings
@@ -48,6 +48,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None,
                         tokens=TokenVerifier.from_settings(settings))
 
     services.metrics.add_collector(PostureCollector(services.posture_overview))
+    services.metrics.add_collector(LLMCollector(lambda: getattr(services.assistant, "llm", None)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from assistant.answer import Answer
 
@@ -115,6 +115,51 @@ class PostureCollector:
             alerts.add_metric([m.model_id], m.alerts_last_day)
             retraining.add_metric([m.model_id], int(bool(p.retraining and p.retraining.due)))
         yield from (grade, psi, rows, unusual, incidents, alerts, retraining)
+
+
+class LLMCollector:
+    """The optional LLM backend's calls, latency, tokens, fallbacks and circuit state (nothing when none is set)."""
+
+    def __init__(self, llm: Callable[[], Any]):
+        self.llm = llm
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        llm = self.llm()
+        if llm is None:
+            return
+        from assistant.llm.stats import LATENCY_BUCKETS
+
+        snap = llm.stats.snapshot()
+        calls = CounterMetricFamily("modeldesk_llm_calls", "Calls to the LLM endpoint (each attempt), by purpose "
+                                    "(plan, write) and outcome (ok, timeout, error).", labels=["purpose", "outcome"])
+        for (purpose, outcome), n in sorted(snap["calls"].items()):
+            calls.add_metric([purpose, outcome], n)
+        latency = HistogramMetricFamily("modeldesk_llm_call_duration_seconds", "Time of each call to the LLM "
+                                        "endpoint, by purpose.", labels=["purpose"])
+        for purpose, counts in sorted(snap["latency"].items()):
+            buckets = [(str(b), c) for b, c in zip(LATENCY_BUCKETS, counts)] + [("+Inf", counts[-1])]
+            latency.add_metric([purpose], buckets, snap["latency_sum"].get(purpose, 0.0))
+        tokens = CounterMetricFamily("modeldesk_llm_tokens", "Tokens the endpoint reported, by purpose and kind "
+                                     "(prompt, completion).", labels=["purpose", "kind"])
+        for (purpose, kind), n in sorted(snap["tokens"].items()):
+            tokens.add_metric([purpose, kind], n)
+        fallbacks = CounterMetricFamily("modeldesk_llm_fallbacks", "Answers planned or written deterministically "
+                                        "although the LLM was asked, by stage (plan, write) and reason (timeout, "
+                                        "error, circuit_open, invalid_plan, no_tool_call, ungrounded).",
+                                        labels=["stage", "reason"])
+        for (stage, reason), n in sorted(snap["fallbacks"].items()):
+            fallbacks.add_metric([stage, reason], n)
+        used = CounterMetricFamily("modeldesk_llm_used", "Answers whose plan or text came from the LLM, by stage.",
+                                   labels=["stage"])
+        for stage in ("plan", "write"):
+            used.add_metric([stage], snap["used"].get(stage, 0))
+        circuit = GaugeMetricFamily("modeldesk_llm_circuit_open", "1 while the circuit breaker keeps calls to the "
+                                    "LLM endpoint paused.")
+        circuit.add_metric([], 1 if llm.breaker.state == "open" else 0)
+        yield from (calls, latency, tokens, fallbacks, used, circuit)
 
 
 class RequestMetrics:

@@ -24,3 +24,20 @@ def test_paths_split_like_path(monkeypatch, tmp_path):
     assert settings.models_dirs == [tmp_path / "a", tmp_path / "b"]
     monkeypatch.delenv("MODELDESK_MODELS_PATH")
     assert load_settings().models_dirs == [tmp_path / "data" / "demo" / "models"]
+
+
+def test_llm_settings_fail_loudly_and_keep_the_key_secret():
+    import pytest as _pytest
+
+    from assistant.config import load_settings as _load
+    from assistant.errors import ConfigError as _ConfigError
+
+    with _pytest.raises(_ConfigError, match="MODELDESK_LLM_BASE_URL: .*ending in /v1"):
+        _load(llm_base_url="http://127.0.0.1:8088", llm_model="m")
+    with _pytest.raises(_ConfigError, match="MODELDESK_LLM_MODEL must be set"):
+        _load(llm_base_url="http://127.0.0.1:8088/v1")
+    with _pytest.raises(_ConfigError, match="MODELDESK_LLM_TIMEOUT"):
+        _load(llm_timeout=0)
+    settings = _load(llm_base_url="https://llm.example.com/v1/", llm_model="m", llm_api_key="sk-very-secret")
+    assert settings.llm_base_url == "https://llm.example.com/v1" and settings.llm_timeout == 20
+    assert "sk-very-secret" not in repr(settings) and settings.llm_api_key.get_secret_value() == "sk-very-secret"

@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 import httpx
 
 from bench.common import pct, print_table, write_json
-from bench.questions import KINDS, PREDICTION_KINDS, RAISED_BUDGETS, Questions
+from bench.questions import KINDS, PREDICTION_KINDS, RAISED_BUDGETS, Questions, encoder_p50
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -235,13 +235,7 @@ def encoder_pass_ms(ids: dict[str, list[str]], n: int = 300) -> float:
     embedder = Embedder(threads=1)
     questions = Questions(ids, random.Random(7))
     embedder.embed(["warm up"])
-    times = []
-    for _ in range(n):
-        text = questions.draw("reasons")
-        started = time.perf_counter()
-        embedder.embed([text])
-        times.append((time.perf_counter() - started) * 1000)
-    return pct(times, 50)
+    return encoder_p50(embedder, questions, n)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.common import pct, print_table, write_json
-from bench.questions import KINDS, RAISED_BUDGETS, Questions
+from bench.questions import KINDS, RAISED_BUDGETS, Questions, encoder_p50
 
 STAGES = ["planning", "guard screening", "encoder", "stream signals", "scoring/tools", "retrieval", "writing",
           "sessions", "monitoring", "audit", "other"]
@@ -119,14 +119,7 @@ def instrument(assistant) -> Stages:
 
 def encoder_pass_ms(assistant, questions: Questions, n: int = 200) -> float:
     """p50 of one encoder pass on a new message (the unit of the one-question-at-a-time goal)."""
-    embedder = assistant.knowledge.embedder
-    times = []
-    for _ in range(n):
-        text = questions.draw("reasons")
-        started = time.perf_counter()
-        embedder.embed([text])
-        times.append((time.perf_counter() - started) * 1000)
-    return pct(times, 50)
+    return encoder_p50(assistant.knowledge.embedder, questions, n)
 
 
 def http_overhead(assistant, settings, questions: Questions, kinds: list[str], n: int) -> dict[str, dict]:

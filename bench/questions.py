@@ -111,3 +111,18 @@ class Questions:
     def mixed(self, kinds: tuple[str, ...] = PREDICTION_KINDS) -> tuple[str, str]:
         kind = self.rng.choice(kinds)
         return kind, self.draw(kind)
+
+
+def encoder_p50(embedder, questions: "Questions", n: int) -> float:
+    """p50 (ms) of one sentence-model pass over a new question: the unit of the one-question-at-a-time goal."""
+    import time
+
+    from bench.common import pct
+
+    times = []
+    for _ in range(n):
+        text = questions.draw("reasons")
+        started = time.perf_counter()
+        embedder.embed([text])
+        times.append((time.perf_counter() - started) * 1000)
+    return pct(times, 50)

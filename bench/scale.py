@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import math
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -41,8 +39,8 @@ import httpx
 
 from bench.common import pct, print_table, write_json
 from bench.questions import RAISED_BUDGETS
-from bench.load import KNOWLEDGE_CONVERSATIONS, MIXES, PREDICTION_CONVERSATIONS, Tally, client, fill, source
-from bench.questions import KINDS, Questions
+from bench.load import MIXES, Tally, client, source, warm_up
+from bench.questions import Questions
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/topology.py: the same harness the topology test uses
@@ -132,22 +130,6 @@ async def run_load(urls: list[str], keys: list[str], duration: float, think: flo
             "p99_ms": pct(lat, 99), "errors": tally.errors, "refused": sum(refusals.values()),
             "refusals": refusals, "no_tool": tally.no_tool,
             "error_samples": tally.error_samples, "load_average": os.getloadavg()[0]}
-
-
-def warm_up(url: str, key: str, ids: dict[str, list[str]], rounds: int = 1) -> None:
-    """Every kind of question on fresh connections (each worker takes some): first-use costs stay out of the numbers."""
-    rng = random.Random(0)
-    with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {key}", "Connection": "close"}) as http:
-        for _ in range(rounds):
-            for conversation in PREDICTION_CONVERSATIONS + KNOWLEDGE_CONVERSATIONS:
-                session = None
-                for template in conversation:
-                    response = http.post(f"{url}/v1/chat", json={"message": fill(template, rng), "session_id": session})
-                    response.raise_for_status()
-                    session = response.json()["session_id"]
-            questions = Questions(ids, rng)
-            for kind in KINDS * 3:
-                http.post(f"{url}/v1/chat", json={"message": questions.draw(kind)}).raise_for_status()
 
 
 def capacity(runs: list[dict], cpus: int, think_person: float, utilisation: float) -> dict:

@@ -130,7 +130,6 @@ class RulePlanner:
         # Inputs named in other words ("asked for 10k less"), found with the shared sentence model;
         # None (no embedder given) reads inputs by their `model.yaml` words only.
         self.meaning = meaning
-        self._meaning_ready = False
         self._initials: dict[str, str] | None = None
         self.lexicons: dict[str, ModelLexicon] = build(registry)
         self.record_ids = RecordIds(registry)
@@ -574,9 +573,7 @@ class RulePlanner:
         unnamed = not taken and reading.top[0] in {"what_if", "counterfactual", "predict"}
         if not numbers and not unnamed:
             return []
-        if not self._meaning_ready:
-            self.meaning.prepare(m.spec for m in self.registry)   # every model's inputs, one batch, once
-            self._meaning_ready = True
+        self.meaning.prepare(m.spec for m in self.registry)   # every model's inputs, one batch, the first time
         taken += self.vocabulary.spans(text) + [(m.start(), m.end()) for m in re.finditer(r"\brecordid\b", text)]
         return self.meaning.find(text, lexicon.model.spec, taken, exclude={m.feature for m in clause.features},
                                  near=None if unnamed else [(m.start(), m.end()) for m in numbers])

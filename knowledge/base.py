@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +16,8 @@ from knowledge.embedder import Embedder
 from knowledge.ingest import IngestReport, ProgressCallback, ingest
 from knowledge.retrieval import Mode, Retriever, SearchFilters, SearchResult
 from knowledge.store import KnowledgeStore
+
+log = logging.getLogger("modeldesk.knowledge")
 
 
 class KnowledgeHealth(BaseModel):
@@ -42,12 +46,17 @@ class KnowledgeBase:
             threads=getattr(settings, "torch_threads", 1)))
         self._store = store
         self._retriever: Retriever | None = None
+        self._connecting = threading.Lock()
 
     @property
     def store(self) -> KnowledgeStore:
         """The Chroma-backed store (connects on first use; raises Unavailable when Chroma is down)."""
         if self._store is None:
-            self._store = KnowledgeStore.from_settings(self.settings, self.embedder)
+            # One connection however many threads ask at once (e.g. /readyz polled during a slow start):
+            # embedded Chroma keeps one shared client per path, which concurrent constructions corrupt.
+            with self._connecting:
+                if self._store is None:
+                    self._store = KnowledgeStore.from_settings(self.settings, self.embedder)
         return self._store
 
     @property
@@ -111,6 +120,10 @@ class KnowledgeBase:
             return KnowledgeHealth(ok=True, generation=store.generation(), chunks=store.count(), **base)
         except AssistantError as exc:
             return KnowledgeHealth(ok=False, detail=exc.message, **base)
+        except Exception as exc:  # noqa: BLE001 - e.g. embedded Chroma busy in another process: report, never 500
+            log.warning("knowledge health check failed", exc_info=True)
+            return KnowledgeHealth(ok=False, detail=f"knowledge base check failed: {type(exc).__name__}: "
+                                                    f"{(str(exc).splitlines() or [''])[0][:200]}", **base)
 
     def close(self) -> None:
         if self._store is not None:

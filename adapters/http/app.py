@@ -146,6 +146,7 @@ def _start(services: Services, ingested: tuple[bool, str] | None = None) -> None
         startup.ingest_detail = "no knowledge base configured"
     elif ingested is not None:
         startup.ingested, startup.ingest_detail = ingested
+        knowledge.health()  # connect now rather than on the first request (never raises)
     else:
         startup.ingested, startup.ingest_detail = ingest_detail(settings, knowledge)
         if startup.ingested:

@@ -189,3 +189,17 @@ def test_settings_knowledge_path_is_the_default(tmp_path, corpus, embedder):
         assert report.documents == 10
     finally:
         base.close()
+
+
+def test_a_fresh_base_asked_from_many_threads_at_once_connects_once_and_answers(tmp_path, corpus, embedder):
+    """A server's first requests (e.g. /readyz polled while a worker starts) reach a base that has not
+    connected yet from several threads together; every one must get a working store, the same one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with make_kb(tmp_path / "data", embedder) as first:
+        first.ingest([corpus])
+    with make_kb(tmp_path / "data", embedder) as fresh, ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: (fresh.health(), id(fresh.store)), range(16)))
+        assert all(h.ok and h.chunks > 0 for h, _ in seen), [h.detail for h, _ in seen if not h.ok]
+        assert len({store for _, store in seen}) == 1
+        assert fresh.search("credit default model features")

@@ -40,7 +40,9 @@ def print_table(title: str, columns: list[str], rows: list[list[object]]) -> Non
 
 
 def write_json(name: str, payload: dict) -> Path:
+    """bench/results/<name>.json (`name` may already end in .json)."""
     RESULTS.mkdir(exist_ok=True)
+    name = name.removesuffix(".json")
     payload = {"machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
                "when": time.strftime("%Y-%m-%d %H:%M:%S"), **payload}
     path = RESULTS / f"{name}.json"

@@ -287,6 +287,7 @@ def _tenancies(n: int, rng: np.random.Generator) -> pd.DataFrame:
     rent = (np.exp(rng.normal(np.log(base), 0.18)) / 5).round() * 5
     age = np.clip(rng.normal(37, 12, n), 18, 82).round().astype(int)
     months = np.clip(rng.gamma(1.5, 18, n), 1, 119).round().astype(int)
+    months = np.minimum(months, (age - 17) * 12)  # nobody rents from before they were 17
     burden = np.clip(rng.normal(34, 9, n), 12, 75).round(1)
     benefit = (rng.random(n) < 0.06 + 0.012 * np.maximum(burden - 30, 0)).astype(int)
     guarantor = (rng.random(n) < np.where(age < 27, 0.45, 0.12)).astype(int)

@@ -25,6 +25,7 @@ MAX_MESSAGE_CHARS = 4000
 # Cosine similarity (local MiniLM) a passage needs for a question with no model operation to be
 # answered from documents rather than with the help text.
 RELEVANT = 0.35
+ALERT_ROLES = {"security", "admin"}  # who may list probing alerts (Toolbox.probing_alerts)
 LOCKED_OK = {"search_knowledge", "list_incidents", "describe_model", "risk_tiers", "security_posture"}
 
 
@@ -123,7 +124,7 @@ class Assistant:
         session_id = session_id or uuid.uuid4().hex
         locked = self.guard.gate(principal) if self.guard is not None else None
         state = self.sessions.load(session_id)
-        plan = self.planner.plan(question, state, model_id)
+        plan = _for_role(self.planner.plan(question, state, model_id), principal.role)
         if self.guard is not None:
             models = [s.arguments.get("model_id") for s in plan.steps] + [model_id, state.model_id]
             refused = self.guard.screen(principal, question, [m for m in dict.fromkeys(models) if m], plan.steps)
@@ -248,6 +249,21 @@ class Assistant:
                 "how many customers in a group are high risk; how accurate a model is and where it goes wrong; "
                 "its limitations and policies; incidents and whether it is safe to rely on right now. "
                 f"Models: {names}.")
+
+
+def _for_role(plan: Plan, role: str) -> Plan:
+    """"Is anyone probing the churn model?" from someone who may not see the alert list (it names
+    principals; security staff only): that model's security posture, which counts its alerts."""
+    if role in ALERT_ROLES or not any(s.name == "probing_alerts" and s.arguments.get("model_id") for s in plan.steps):
+        return plan
+    steps = []
+    for step in plan.steps:
+        if step.name == "probing_alerts" and step.arguments.get("model_id"):
+            step = step.model_copy(update={"name": "security_posture",
+                                           "arguments": {"model_id": step.arguments["model_id"]}})
+        if not any(s.name == step.name and s.arguments == step.arguments for s in steps):
+            steps.append(step)
+    return plan.model_copy(update={"steps": steps})
 
 
 def _refused(session_id: str, refusal: Refusal, notes: list[str] | None = None) -> Answer:

@@ -31,7 +31,8 @@ from assistant.conversation.lexicon import Mention, normalise
 # as another input, and 1.3% of the templates' phrases that name nothing are taken for an input.
 MIN_SIMILARITY = 0.50
 MIN_MARGIN = 0.10
-MAX_WORDS = 4          # longest phrase compared
+MAX_WORDS = 4          # most content words in a phrase compared
+MAX_SPAN = 7           # most words in all ("citrus hill had been on special": four content words in six)
 MAX_PHRASES = 24       # phrases compared per clause (one encoder batch)
 
 # Words that carry the question's shape, never an input: asked about, not named.
@@ -151,7 +152,7 @@ def candidate_phrases(text: str, taken: list[tuple[int, int]]) -> list[tuple[str
     """Short runs of the question's unexplained words: (phrase, start, end), at most MAX_PHRASES.
 
     A run stops at punctuation and at an already-explained span. A phrase has at most MAX_WORDS
-    words, starts and ends on a content word or a number, and names something (a content word);
+    content words (MAX_SPAN words in all), starts and ends on a content word or a number, and names something (a content word);
     numbers stay in the phrase ("asked for 10k less" is money), but the span reported is that of its
     words, so the number is still read as the input's value.
     """
@@ -170,7 +171,7 @@ def candidate_phrases(text: str, taken: list[tuple[int, int]]) -> list[tuple[str
         edges = [i for i, (w, _, _) in enumerate(run) if w not in _FUNCTION and (len(w) >= 3 or w[0] in _DIGITS)]
         for a in edges:
             for b in edges:
-                if b < a or b - a + 1 > MAX_WORDS:
+                if b < a or b - a + 1 > MAX_SPAN or sum(a <= e <= b for e in edges) > MAX_WORDS:
                     continue
                 words = [t for t in run[a:b + 1] if t[0] not in _FUNCTION and t[0][0] not in _DIGITS and len(t[0]) >= 3]
                 if words:

@@ -57,7 +57,7 @@ METRICS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall",
 _RESET = re.compile(r"\b(?:start over|start again|start afresh|start from scratch|from scratch|clean slate|reset|new (?:conversation|topic|question)|forget (?:that|it|everything|all)|"
                     r"clear (?:the )?(?:context|conversation|history))\b")
 _UNKNOWN_ID = re.compile(r"(?<![\w.-])([A-Za-z]{1,4}-\d{3,})(?![\w-])")
-_NUM = r"[-+]?[$£€]?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?![\w-])"
+_NUM = r"[-+]?[$£€]?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?!\w|-\d)"
 _NUM_RE = re.compile(_NUM)
 _WORD_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "a dozen": 12}
@@ -320,6 +320,14 @@ class RulePlanner:
             clause.features = sorted(clause.features + self._meant(readable, lexicon, clause, first), key=lambda m: m.start)
             clause.masked = self._mask(clause.text, clause.features, clause.values)
             clause.changes = self._changes(clause.text, lexicon, clause.features, clause.values, state)
+            if not clause.changes and first.top[0] == "what_if":
+                # A what-if whose named inputs carry no change ("... on special that week": the week is
+                # named, the change is not): what else does it name, by meaning?
+                more = self._meant(readable, lexicon, clause, first, unnamed=True)
+                if more:
+                    clause.features = sorted(clause.features + more, key=lambda m: m.start)
+                    clause.masked = self._mask(clause.text, clause.features, clause.values)
+                    clause.changes = self._changes(clause.text, lexicon, clause.features, clause.values, state)
             if not named_record:
                 clause.filters = self._filters(clause.text, lexicon, clause.features, clause.values)
         else:
@@ -382,6 +390,16 @@ class RulePlanner:
                 plan.by_default = True
                 return plan
         inputs = self._described(clause, ops, named_record, context_record)
+        if inputs and clause.model_id and lexicon is not None:
+            # A described case states its inputs in any words ("no co-signer", "owns their home"): the
+            # phrases no input explains yet are read by meaning too.
+            more = self._meant(readable, lexicon, clause, first, unnamed=True)
+            if more:
+                clause.features = sorted(clause.features + more, key=lambda m: m.start)
+                clause.masked = self._mask(clause.text, clause.features, clause.values)
+                clause.changes = self._changes(clause.text, lexicon, clause.features, clause.values, state)
+                clause.filters = self._filters(clause.text, lexicon, clause.features, clause.values)
+                inputs = self._described(clause, ops, named_record, context_record) or inputs
         if inputs and clause.model_id:
             plan.steps.append(Step(name="predict", arguments={"model_id": clause.model_id, "inputs": inputs}))
             return plan
@@ -563,14 +581,23 @@ class RulePlanner:
     def _entity(self, model_id: str | None) -> str:
         return self.registry.get(model_id).spec.entity if model_id else "record"
 
-    def _meant(self, text: str, lexicon: ModelLexicon, clause: _Clause, reading: Reading) -> list:
+    def _meant(self, text: str, lexicon: ModelLexicon, clause: _Clause, reading: Reading, *, unnamed: bool = False) -> list:
         """Inputs named in other words, looked for only where the question needs one it did not name:
-        a number no input explains, or a what-if or described case with no input named at all."""
+        a number no input explains, or a what-if or described case with no input named at all
+        (`unnamed`: or none whose change could be read)."""
         if self.meaning is None:
             return []
         taken = [(m.start, m.end) for m in clause.features] + [(v.start, v.end) for v in clause.values]
-        numbers = [m for m in re.finditer(_NUM, text) if not any(m.start() < e + 30 and m.end() > b - 30 for b, e in taken)]
-        unnamed = not taken and reading.top[0] in {"what_if", "counterfactual", "predict"}
+        for m in clause.features:
+            if m.start == m.end:  # named by its unit ("24 months"): the number and unit are taken
+                unit = re.match(rf"(?:between\s+{_NUM}\s+(?:and|to)\s+)?{_NUM}\s*[a-z]*", text[m.start:])
+                if unit:
+                    taken.append((m.start, m.start + unit.end()))
+        # A number is explained by a numeric input named near it (a yes/no or category never takes one).
+        numeric = {f.name for f in lexicon.model.spec.features if f.type == "numeric"}
+        counted = [(m.start, m.end) for m in clause.features if m.feature in numeric]
+        numbers = [m for m in re.finditer(_NUM, text) if not any(m.start() < e + 30 and m.end() > b - 30 for b, e in counted)]
+        unnamed = unnamed or (not taken and reading.top[0] in {"what_if", "counterfactual", "predict"})
         if not numbers and not unnamed:
             return []
         self.meaning.prepare(m.spec for m in self.registry)   # every model's inputs, one batch, the first time

@@ -152,6 +152,21 @@ def build_crossdomain(data_dir: Path):
     return Assistant(registry, kb, guard=_guard(settings, registry))
 
 
+def build_crossdomain3(data_dir: Path, knowledge):
+    """Held-out set 3's engine: its three new models (bench/conversation/crossdomain3) registered beside the
+    six cross-domain ones, as a department with nine models would have them; the same knowledge base."""
+    from assistant.config import load_settings
+    from assistant.engine import Assistant
+    from assistant.models.registry import Registry
+    from bench.conversation.crossdomain3.build_models import build as build_models
+
+    models = data_dir / "crossdomain3-models"
+    build_models(models)
+    settings = load_settings(data_dir=data_dir / "crossdomain3")
+    registry = Registry([data_dir / "crossdomain-models", models])
+    return Assistant(registry, knowledge, guard=_guard(settings, registry))
+
+
 def warm(assistant) -> None:
     from assistant.answer import Principal
 
@@ -250,6 +265,8 @@ def main() -> None:
 
     crossdomain = build_crossdomain(data_dir)
     warm(crossdomain)
+    crossdomain3 = build_crossdomain3(data_dir, crossdomain.knowledge)
+    warm(crossdomain3)
     # (name, engine, single-turn file, dialogue file): the team's demo-domain sets, then the cross-domain
     # ones over models the team never tuned on; "held-out" sets are measured, never developed against.
     sets = [("team", assistant, "single_turn.yaml", "dialogues.yaml"),
@@ -258,7 +275,10 @@ def main() -> None:
             # Set 1's failures were read on 2026-12-04, so it no longer measures generalisation on its
             # own; set 2 (2026-12-05, another writer) is the one measured and never read.
             ("cross-domain held-out 1", crossdomain, "crossdomain/holdout_single.yaml", "crossdomain/holdout_dialogues.yaml"),
-            ("cross-domain held-out 2", crossdomain, "crossdomain/holdout2_single.yaml", "crossdomain/holdout2_dialogues.yaml")]
+            ("cross-domain held-out 2", crossdomain, "crossdomain/holdout2_single.yaml", "crossdomain/holdout2_dialogues.yaml"),
+            # Set 3 (2026-12-05, a third writer): three models of its own beside the six, never read.
+            ("cross-domain held-out 3", crossdomain3, "crossdomain3/holdout3_single.yaml",
+             "crossdomain3/holdout3_dialogues.yaml")]
     results: dict[str, Any] = {"setup_seconds": setup_s}
     failures = []
     rows = []
@@ -273,11 +293,15 @@ def main() -> None:
                      outcome["follow_up_turns"], f"{outcome['follow_up_accuracy']:.1%}" if outcome["follow_up_accuracy"] is not None else "—",
                      outcome["refused"]])
     security_rows = []
-    for name, file in (("security dev", "security_dev.yaml"), ("security held-out 1", "security_questions.yaml"),
-                       ("security held-out 2", "security_holdout2.yaml")):
-        path = HERE / "crossdomain" / file
+    for name, file in (("security dev", "crossdomain/security_dev.yaml"),
+                       ("security held-out 1", "crossdomain/security_questions.yaml"),
+                       ("security held-out 2", "crossdomain/security_holdout2.yaml"),
+                       ("security held-out 3", "crossdomain3/security_holdout3.yaml")):
+        path = HERE / file
         if path.exists() and ATLAS.exists():
-            results[name] = cited = security_citations(crossdomain, yaml.safe_load(path.read_text()),
+            items = [{"q": i["q"], "doc_id": i.get("doc_id") or f"atlas:{i['cases'][0]}"}
+                     for i in yaml.safe_load(path.read_text())]
+            results[name] = cited = security_citations(crossdomain, items,
                                                        failures if name in args.failures_from else None)
             security_rows.append([name, cited["questions"], f"{cited['first']:.1%}", f"{cited['any']:.1%}", cited["refused"]])
     if security_rows:

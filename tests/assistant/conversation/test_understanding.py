@@ -209,3 +209,24 @@ def test_a_case_described_over_several_sentences_is_scored_not_asked_for_an_id(l
 def test_a_flag_named_after_instead_of_is_the_old_value(library):
     assert calls(library.answer("what if 150 had a regular card instead of a student card?", LIBRARIAN)) == \
         [("what_if", {"model_id": "library-overdue", "record_id": "150", "changes": {"has_student_card": 0}})]
+
+
+def test_a_described_case_states_flags_and_amounts_in_its_own_words(library_by_meaning):
+    # "no university card" is the student-card flag, negated, though the case names other inputs.
+    answer = library_by_meaning.answer("what tier would a borrower with no university card, $12 in fines and "
+                                       "8 books out get?", LIBRARIAN)
+    (name, args), = calls(answer)
+    assert name == "predict"
+    assert args["inputs"] == {"has_student_card": 0, "fines_owed": 12, "books_on_loan": 8}
+
+
+def test_a_what_if_whose_named_input_carries_no_change_reads_the_rest_by_meaning(library_by_meaning):
+    # "branch" names an input but changes nothing; the change is the card.
+    assert calls(library_by_meaning.answer("what if 150 had got a university card at their branch?", LIBRARIAN)) == \
+        [("what_if", {"model_id": "library-overdue", "record_id": "150", "changes": {"has_student_card": 1}})]
+
+
+def test_a_business_user_asking_about_probing_gets_the_models_posture(library):
+    answer = library.answer("has anyone been probing the overdue returns model?", Principal(id="bo", role="business"))
+    assert [name for name, _ in calls(answer)] == ["security_posture"]
+    assert "security team only" not in answer.text

@@ -53,11 +53,25 @@ def _numbers_in_words(text: str) -> str:
 def normalise(text: str) -> str:
     """Lower case, unify dashes, quotes, spelling and written numbers: the form all matching works on."""
     text = text.lower().replace("’", "'").replace("–", "-").replace("—", "-")
+    # Codes joined by slashes or underscores with a digit in them ("ten/2024/0009", "adm_2025_13") are
+    # ids: kept whole, never split or read as words ("ten" → 10). Other slashes separate words.
+    kept: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        kept.append(m.group())
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = _CODE.sub(keep, text)
     text = re.sub(r"[_/]", " ", text)
     text = re.sub(r"[a-z]+", lambda m: _BRITISH.get(m.group(), m.group()), text)
     text = _numbers_in_words(text)
     text = re.sub(r"\b(\d{1,2}) ?(?:cents?|c)\b", lambda m: f"{int(m.group(1)) / 100:g}", text)  # "20 cents" → 0.2
+    text = re.sub(r"\b(over|under)-(\d+)s\b", r"\1 \2", text)  # "the over-50s" → "the over 50"
+    text = re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+_CODE = re.compile(r"(?<![\w/])(?=[\w/]*\d)[a-z0-9]+(?:[/_][a-z0-9]+)+(?![\w/])")
 
 
 def _variants(phrase: str) -> set[str]:

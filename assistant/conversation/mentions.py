@@ -47,6 +47,7 @@ class RecordIds:
 
     def __init__(self, models: Iterable):
         self.index: dict[str, dict[str, str]] = {}   # normalised id -> {model_id: stored id}
+        self.loose: dict[str, dict[str, str]] = {}   # letters and digits only -> ids typed with other separators
         self.entity_nouns: set[str] = set()
         self.integer_models: set[str] = set()
         for model in models:
@@ -55,6 +56,8 @@ class RecordIds:
             for record_id in ids:
                 stored = str(record_id)
                 self.index.setdefault(_key(stored), {})[model.id] = stored
+                if _SEPARATED.search(stored):
+                    self.loose.setdefault(_loose(stored), {})[model.id] = stored
             if ids and all(str(i).isdigit() for i in ids[:50]):
                 self.integer_models.add(model.id)
             entity = normalise(model.spec.entity)
@@ -83,6 +86,30 @@ class RecordIds:
                 if not _bare_id(lowered[:m.start()], lowered[m.end():m.end() + 14], listed):
                     continue
             out.append(RecordMention(raw, next(iter(holders.values())), sorted(holders), m.start(), m.end()))
+        if self.loose:
+            out = sorted(out + self._loosely(text, out), key=lambda r: r.start)
+        return out
+
+    def _loosely(self, text: str, found: list[RecordMention]) -> list[RecordMention]:
+        """Ids typed with other separators than stored: "TRB A7 0003" or "trb a7-0003" for "TRB-A7-0003"."""
+        words = list(re.finditer(r"[A-Za-z0-9]+", text))
+        out: list[RecordMention] = []
+        i = 0
+        while i < len(words):
+            for n in (4, 3, 2):
+                run = words[i:i + n]
+                if len(run) < n or any(text[a.end():b.start()] not in {" ", "-", "/", "_", ".", " - "}
+                                       for a, b in zip(run, run[1:])):
+                    continue
+                start, end = run[0].start(), run[-1].end()
+                if any(start < r.end and end > r.start for r in found + out):
+                    continue
+                holders = self.loose.get(_loose(text[start:end]))
+                if holders:
+                    out.append(RecordMention(text[start:end], next(iter(holders.values())), sorted(holders), start, end))
+                    i += n - 1
+                    break
+            i += 1
         return out
 
     def stored(self, raw: str, model_id: str) -> str | None:
@@ -110,6 +137,13 @@ def _bare_id(before: str, after: str, listed: bool) -> bool:
     if prev in _ID_BEFORE - {"of"} or (prev == "of" and len(words) <= 6):
         return True
     return prev in {"is", "was", "does", "did", "has", "if", "could", "would", "should", "can", "will"} and len(words) <= 5
+
+
+_SEPARATED = re.compile(r"[A-Za-z].*[-/_. ].*\d|\d.*[-/_. ].*[A-Za-z]")  # letters and digits, with separators
+
+
+def _loose(raw: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", str(raw)).upper()
 
 
 def _key(raw: str) -> str:

@@ -57,6 +57,8 @@ METRICS = {"accuracy": "accuracy", "precision": "precision", "recall": "recall",
 _RESET = re.compile(r"\b(?:start over|start again|start afresh|start from scratch|from scratch|clean slate|reset|new (?:conversation|topic|question)|forget (?:that|it|everything|all)|"
                     r"clear (?:the )?(?:context|conversation|history))\b")
 _UNKNOWN_ID = re.compile(r"(?<![\w.-])([A-Za-z]{1,4}-\d{3,})(?![\w-])")
+# Words that qualify a group ("people who ...", "those with ...", "among ..."): plain English grammar.
+_QUALIFIED = re.compile(r"\b(?:who|whose|with|without|among|when|where|that (?:are|have|had|were|do|did)|which (?:are|have))\b")
 _NUM = r"[-+]?[$£€]?\d[\d,]*(?:\.\d+)?\s*(?:k|m|bn|%)?(?!\w|-\d)"
 _NUM_RE = re.compile(_NUM)
 _WORD_NUMBERS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -299,8 +301,10 @@ class RulePlanner:
         plan = Plan()
         clause = self._read(text, state, model_hint)
         first = self.classifier.read(classifier_text(self.vocabulary.mask(clause.text)))
-        if first.top[0] == "none" and first.top[1] >= 0.5 and not clause.record_ids:
-            return plan  # small talk, off-topic, or a request to act (email, approve): not a model question
+        if first.top[0] == "none" and first.top[1] >= 0.5:
+            # Small talk, off-topic, or a request to act ("approve 4410's loan", "email C-1"): not a model
+            # question, even when it names a record.
+            return plan
         # The answer to a clarifying question: replay the question that was waiting for it.
         if state.pending and not _asks(first) and (clause.mentioned or clause.record_ids):
             return self._plan_clause(normalise(state.pending).rstrip("?.! ") + " " + text,
@@ -318,6 +322,13 @@ class RulePlanner:
             clause.features = sorted(clause.features + self._unit_mentions(clause.text, lexicon, clause.features),
                                      key=lambda m: m.start)
             clause.features = sorted(clause.features + self._meant(readable, lexicon, clause, first), key=lambda m: m.start)
+            if not named_record and first.top[0] in SEGMENT_OPS and _QUALIFIED.search(readable):
+                # "for people who work from home", "engineers without stock options": a group qualified by
+                # a yes/no input in other words.
+                spec = lexicon.model.spec
+                clause.features = sorted(clause.features + [
+                    m for m in self._meant(readable, lexicon, clause, first, unnamed=True)
+                    if spec.feature(m.feature).type == "boolean"], key=lambda m: m.start)
             clause.masked = self._mask(clause.text, clause.features, clause.values)
             clause.changes = self._changes(clause.text, lexicon, clause.features, clause.values, state)
             if not clause.changes and first.top[0] == "what_if":
@@ -571,7 +582,7 @@ class RulePlanner:
         if not m or not re.search(r"\b(?:if|were|was|make|instead|lower|higher|less|more|and|what about|how about)\b|^\s*[$£€]?\d", text):
             return {}
         amount = _number(m.group(1))
-        direction = re.search(rf"({_NUM})\s*(?:\w+\s+)?(lower|less|smaller|down|fewer|cheaper|higher|more|bigger|larger|up|greater)\b", text)
+        direction = re.search(rf"({_NUM})\s*(?:\w+\s+)?(lower|less|smaller|down|fewer|cheaper|higher|more|bigger|larger|up|greater|{_MORE_COMPARATIVES})\b", text)
         if direction:
             change = {"decrease" if direction.group(2) in _DOWN else "increase": _number(direction.group(1))}
         else:
@@ -596,7 +607,8 @@ class RulePlanner:
         # A number is explained by a numeric input named near it (a yes/no or category never takes one).
         numeric = {f.name for f in lexicon.model.spec.features if f.type == "numeric"}
         counted = [(m.start, m.end) for m in clause.features if m.feature in numeric]
-        numbers = [m for m in re.finditer(_NUM, text) if not any(m.start() < e + 30 and m.end() > b - 30 for b, e in counted)]
+        numbers = [m for m in re.finditer(_NUM, text) if not any(m.start() < e + 30 and m.end() > b - 30 for b, e in counted)
+                   and not _COUNTS.match(text, m.end()) and not _COUNTED.search(text, 0, m.start())]
         unnamed = unnamed or (not taken and reading.top[0] in {"what_if", "counterfactual", "predict"})
         if not numbers and not unnamed:
             return []
@@ -627,7 +639,7 @@ class RulePlanner:
                 rx = r"\d{1,2}\s*(?:am|pm|o'clock|h\b|hours?\b)"
             else:
                 words = "|".join(re.escape(u) for u in _variants_simple(unit))
-                rx = rf"\d[\d,.]*\s*(?:{words})\b(?:\s+old)?"
+                rx = rf"\d[\d,.]*[\s-]*(?:{words})(?!\w)(?:[\s-]+old)?"  # "3 years", "a 12-year-old", "45%"
             m = re.search(rx, text)
             if m:
                 # Placed just before the number (or a "between x and" before it), so the comparison
@@ -898,7 +910,7 @@ class RulePlanner:
             m = best[1]
             value = _number(m.group())
             near = text[max(0, m.start() - 25):m.start()] + " " + text[m.end():m.end() + 25]
-            direction = re.search(r"\b(lower|less|smaller|fewer|cheaper|shorter|down|reduced|cut|higher|more|bigger|larger|"
+            direction = re.search(rf"\b({_MORE_COMPARATIVES}|lower|less|smaller|fewer|cheaper|shorter|down|reduced|cut|higher|more|bigger|larger|"
                                   r"greater|longer|up|extra|increased|raised)\b", near)
             if direction:
                 down = direction.group(1) in _DOWN | {"reduced", "cut"}
@@ -1037,7 +1049,7 @@ def _numeric_conditions(name: str, before: str, after: str) -> list[Filter]:
     if m:
         return [Filter(feature=name, op=">=", value=_number(m.group(1))), Filter(feature=name, op="<=", value=_number(m.group(2)))]
     for rx, op in ((_GE, ">="), (_LE, "<="), (_GT, ">"), (_LT, "<")):
-        m = re.match(rf"^\s*(?:of |is |was |are |that is |that are |that's |with |at )?{rx}\s+({_NUM_OR_WORD})", after)
+        m = re.match(rf"^\s*(?:of |is |was |are |that is |that are |that's |with |at |for )?{rx}\s+({_NUM_OR_WORD})", after)
         if m:
             return [Filter(feature=name, op=op, value=_number(m.group(1)))]
     m = re.match(rf"^\s*(?:d |of |is |are )?\s*({_NUM})\s*(?:\w+\s+)?(\+|or more|or older|or over|or above|or fewer|or less|or younger|or under|or below)", after)
@@ -1059,6 +1071,8 @@ def _numeric_conditions(name: str, before: str, after: str) -> list[Filter]:
         return [Filter(feature=name, op=">=" if m.group(2) in {"+", "or more"} else "<=", value=_number(m.group(1)))]
     if re.search(r"\b(?:no|zero|without|none)\s+(?:\w+\s+)?$", before) and not re.search(r"\bno (?:more|less|fewer)\b", before[-12:]):
         return [Filter(feature=name, op="==", value=0)]
+    if re.search(r"\b(?:had|has|have|with|got|get|gets|getting)\s+(?:any|some)\s+(?:\w+\s+)?$", before):
+        return [Filter(feature=name, op=">", value=0)]  # "purchases that had any discount"
     m = re.search(rf"\b(?:with|having|has|had)\s+({_NUM_OR_WORD})\s+(?:\w+\s+)?$", before)
     if m:
         return [Filter(feature=name, op="==", value=_number(m.group(1)))]
@@ -1077,14 +1091,17 @@ def _op_for(phrase: str) -> str:
 
 
 _DOWN = {"lower", "less", "smaller", "down", "fewer", "cheaper", "shorter", "younger", "cut", "reduction", "discount",
-         "decrease", "drop"}
+         "decrease", "drop", "cooler", "colder", "lighter", "slower", "earlier", "weaker", "thinner", "narrower"}
+# Comparatives of other quantities than money or counts: temperatures, weights, speeds, times.
+_MORE_COMPARATIVES = "cooler|colder|lighter|slower|earlier|weaker|thinner|narrower|warmer|hotter|heavier|faster|later|" \
+    "stronger|wider|deeper"
 _UP_VERBS = r"(?:increas|rais|bump|add|up|grow|boost|gave|give|giv|took|take|extend)"
 _DOWN_VERBS = r"(?:decreas|lower|reduc|cut|drop|trim|down|paid down|pay down|pays down|paid off|pay off|pays off|paying down|paying off)"
 
 
 def _numeric_change(before: str, after: str) -> Any:
     """A what-if change next to a feature mention: "were $500 lower", "to 24", "increased by 10", "no late payments"."""
-    amount_dir = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|went|got|goes|dropped|fell|rose|increased|decreased|came in|ended up|by|of)?\s*(?:by\s+)?({_NUM})\s*(?:usd|dollars|\w+)?\s*(lower|less|smaller|down|fewer|cheaper|shorter|higher|more|bigger|larger|up|greater|longer|older|raise|"
+    amount_dir = re.match(rf"^\s*(?:\w+\s+){{0,2}}?(?:were|was|is|went|got|goes|dropped|fell|rose|increased|decreased|came in|ended up|by|of)?\s*(?:by\s+)?({_NUM})\s*(?:usd|dollars|\w+)?\s*(lower|less|smaller|down|fewer|cheaper|shorter|higher|more|bigger|larger|up|greater|longer|older|{_MORE_COMPARATIVES}|raise|"
                           r"bump|boost|increase|extra|cut|reduction|discount|decrease|drop)\b", after)
     if amount_dir:
         return {"decrease" if amount_dir.group(2) in _DOWN else "increase": _number(amount_dir.group(1))}
@@ -1124,10 +1141,16 @@ def _numeric_change(before: str, after: str) -> Any:
     return None
 
 
+# A number that counts reasons or rows ("top 3 reasons", "show me 5 of ..."), not an input's value.
+_COUNTS = re.compile(r"\s*(?:most |main |biggest |top |key |largest )?(?:reasons?|factors?|features?|drivers?|segments?|"
+                     r"inputs?|things|variables|of (?:the|its|their|our)\b)")
+_COUNTED = re.compile(r"\b(?:top|first|main|biggest|largest|key|show me|list|give me)\s+$")
+
+
 def _top_k(text: str) -> dict[str, int]:
     m = re.search(rf"\b(?:top|first|main|biggest|largest|key)\s+({_NUM_OR_WORD})\b", text) or \
         re.search(rf"\b({_NUM_OR_WORD})\s+(?:most|main|biggest|top|key|largest)?\s*(?:reasons|factors|features|drivers|segments|inputs|things|variables)\b", text) or \
-        re.search(rf"\b({_NUM_OR_WORD}) of (?:the|its|their|our) (?:\w+(?:'s)? )?(?:worst|biggest|largest|main|top|most)\b", text)
+        re.search(rf"\b({_NUM_OR_WORD}) of (?:the|its|their|our) (?:[\w']+ ){{0,3}}(?:worst|biggest|largest|main|top|most)\b", text)
     if m:
         value = _number(m.group(1))
         if 1 <= value <= 20:

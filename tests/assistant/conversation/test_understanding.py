@@ -230,3 +230,32 @@ def test_a_business_user_asking_about_probing_gets_the_models_posture(library):
     answer = library.answer("has anyone been probing the overdue returns model?", Principal(id="bo", role="business"))
     assert [name for name, _ in calls(answer)] == ["security_posture"]
     assert "security team only" not in answer.text
+
+
+def _ids_of(ids: list[str], entity: str = "tenancy"):
+    from types import SimpleNamespace
+
+    from assistant.conversation.mentions import RecordIds
+
+    model = SimpleNamespace(id="rent", records=pd.DataFrame(index=pd.Index(ids)), spec=SimpleNamespace(entity=entity))
+    return RecordIds([model])
+
+
+def test_ids_joined_by_slashes_stay_whole_and_other_separators_still_find_them():
+    from assistant.conversation.lexicon import normalise
+
+    ids = _ids_of(["ten/2024/0009", "TRB-A7-0003"])
+    # Normalising never splits a code or reads its letters as a written number ("ten" → 10).
+    assert "ten/2024/0009" in normalise("why is ten/2024/0009 in arrears? and/or later")
+    assert "and or" in normalise("and/or")
+    for typed, stored in [("ten/2024/0009", "ten/2024/0009"), ("TEN/2024/0009", "ten/2024/0009"),
+                          ("trb a7 0003", "TRB-A7-0003"), ("TRB A7-0003", "TRB-A7-0003")]:
+        found = ids.find(normalise(f"why is {typed} flagged?"))
+        assert [m.record_id for m in found] == [stored], typed
+
+
+def test_any_amount_is_more_than_none_and_a_request_to_act_on_a_record_is_not_a_model_question(library):
+    (name, args), = calls(library.answer("how many borrowers have any fines owed at all?", LIBRARIAN))
+    assert name == "data_summary" and {"feature": "fines_owed", "op": ">", "value": 0} in args["filters"]
+    answer = library.answer("please waive borrower 150's fines and email them", LIBRARIAN)
+    assert calls(answer) == [] and "150" not in answer.text

@@ -257,5 +257,5 @@ def test_ids_joined_by_slashes_stay_whole_and_other_separators_still_find_them()
 def test_any_amount_is_more_than_none_and_a_request_to_act_on_a_record_is_not_a_model_question(library):
     (name, args), = calls(library.answer("how many borrowers have any fines owed at all?", LIBRARIAN))
     assert name == "data_summary" and {"feature": "fines_owed", "op": ">", "value": 0} in args["filters"]
-    answer = library.answer("please waive borrower 150's fines and email them", LIBRARIAN)
+    answer = library.answer("approve borrower 150 for a new card, please", LIBRARIAN)
     assert calls(answer) == [] and "150" not in answer.text

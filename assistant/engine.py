@@ -124,7 +124,7 @@ class Assistant:
         session_id = session_id or uuid.uuid4().hex
         locked = self.guard.gate(principal) if self.guard is not None else None
         state = self.sessions.load(session_id)
-        plan = _for_role(self.planner.plan(question, state, model_id), principal.role)
+        plan = _for_role(self.planner.plan(question, state, model_id), principal.role, question)
         if self.guard is not None:
             models = [s.arguments.get("model_id") for s in plan.steps] + [model_id, state.model_id]
             refused = self.guard.screen(principal, question, [m for m in dict.fromkeys(models) if m], plan.steps)
@@ -189,7 +189,7 @@ class Assistant:
             executed.append(step)
         if plan.by_default and not errors and not _relevant(results):
             # Nothing asked of a model and nothing in the documents close to it: say what ModelDesk does.
-            return Answer(session_id=session_id, text=self._scope(question)), []
+            return Answer(session_id=session_id, text=plan.fallback or self._scope(question)), []
         if self.guard is not None and executed:
             self.guard.observe(principal, question, [(s, r) for s, (_, r) in zip(executed, results)])
         if refusals and not results:
@@ -251,19 +251,27 @@ class Assistant:
                 f"Models: {names}.")
 
 
-def _for_role(plan: Plan, role: str) -> Plan:
-    """"Is anyone probing the churn model?" from someone who may not see the alert list (it names
-    principals; security staff only): that model's security posture, which counts its alerts."""
-    if role in ALERT_ROLES or not any(s.name == "probing_alerts" and s.arguments.get("model_id") for s in plan.steps):
+def _for_role(plan: Plan, role: str, question: str) -> Plan:
+    """Probing alerts asked for by someone who may not see the alert list (it names principals;
+    security staff only). "Is anyone probing the churn model?": that model's security posture, which
+    counts its alerts. With no model, the question is more likely about something in the documents
+    ("who put a doctored model on Hugging Face?"): searched, with the help text if nothing fits."""
+    if role in ALERT_ROLES or not any(s.name == "probing_alerts" for s in plan.steps):
         return plan
     steps = []
     for step in plan.steps:
-        if step.name == "probing_alerts" and step.arguments.get("model_id"):
-            step = step.model_copy(update={"name": "security_posture",
-                                           "arguments": {"model_id": step.arguments["model_id"]}})
+        if step.name == "probing_alerts":
+            model_id = step.arguments.get("model_id")
+            step = step.model_copy(update={"name": "security_posture", "arguments": {"model_id": model_id}} if model_id
+                                   else {"name": "search_knowledge", "arguments": {"query": question}})
         if not any(s.name == step.name and s.arguments == step.arguments for s in steps):
             steps.append(step)
-    return plan.model_copy(update={"steps": steps})
+    if not all(s.name == "search_knowledge" for s in steps):
+        return plan.model_copy(update={"steps": steps})
+    return plan.model_copy(update={"steps": steps, "by_default": True,
+                                   "fallback": "Probing alerts are visible to the security team only. I can tell you "
+                                               "a model's security posture, which counts its alerts: ask \"is the "
+                                               "<model> model safe to rely on?\""})
 
 
 def _refused(session_id: str, refusal: Refusal, notes: list[str] | None = None) -> Answer:

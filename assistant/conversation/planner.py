@@ -41,6 +41,7 @@ class Plan(BaseModel):
     implicit: bool = Field(False, description="Only something named, nothing asked (\"C-1 called today.\").")
     by_default: bool = Field(False, description="No operation was recognised: documents are searched, help if none fit.")
     asks_record: bool = Field(False, description="The clarifying question only asks which record is meant.")
+    fallback: str | None = Field(None, description="Said instead of the help text when a by-default search finds nothing.")
 
 
 class Planner(Protocol):

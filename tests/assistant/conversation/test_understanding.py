@@ -259,3 +259,10 @@ def test_any_amount_is_more_than_none_and_a_request_to_act_on_a_record_is_not_a_
     assert name == "data_summary" and {"feature": "fines_owed", "op": ">", "value": 0} in args["filters"]
     answer = library.answer("approve borrower 150 for a new card, please", LIBRARIAN)
     assert calls(answer) == [] and "150" not in answer.text
+
+
+def test_a_business_user_asking_for_alerts_is_told_who_may_list_them_and_what_they_can_ask(library):
+    bo = Principal(id="bo2", role="business")
+    for question in ("show me the probing alerts", "which users tripped the guardrails this week?"):
+        answer = library.answer(question, bo)
+        assert "security team only" in answer.text and "posture" in answer.text, question

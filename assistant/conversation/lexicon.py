@@ -58,6 +58,9 @@ def normalise(text: str) -> str:
     kept: list[str] = []
 
     def keep(m: re.Match) -> str:
+        parts = re.split(r"[/_]", m.group())
+        if len(parts) < 3 and not all(re.search(r"\d", p) for p in parts):
+            return m.group()  # "$500/month", "km/h": a rate, not a code
         kept.append(m.group())
         return f"\x00{len(kept) - 1}\x00"
 

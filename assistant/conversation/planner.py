@@ -205,7 +205,7 @@ class RulePlanner:
         clauses = self._clauses(text)
         defaults: list[Step] = []
         for n, clause in enumerate(clauses):
-            sub = self._plan_clause(clause, state, model_hint)
+            sub = self._plan_clause(clause, state, model_hint, asking=question_like(text))
             if sub.implicit and n + 1 < len(clauses):
                 state = _advance(state, sub.steps)  # context for the question that follows
                 continue
@@ -298,18 +298,18 @@ class RulePlanner:
             clause.model_id = next(iter(self.registry.models))
         return None
 
-    def _plan_clause(self, text: str, state: SessionState, model_hint: str | None) -> Plan:
+    def _plan_clause(self, text: str, state: SessionState, model_hint: str | None, asking: bool = False) -> Plan:
         plan = Plan()
         clause = self._read(text, state, model_hint)
         first = self.classifier.read(classifier_text(self.vocabulary.mask(clause.text)))
-        if first.top[0] == "none" and first.top[1] >= 0.5:
+        if first.top[0] == "none" and first.top[1] >= 0.5 and not (clause.record_ids and asking):
             # Small talk, off-topic, or a request to act ("approve 4410's loan", "email C-1"): not a model
-            # question, even when it names a record.
+            # question, even when it names a record; "4471 - ok to approve?" asks about the record.
             return plan
         # The answer to a clarifying question: replay the question that was waiting for it.
         if state.pending and not _asks(first) and (clause.mentioned or clause.record_ids):
             return self._plan_clause(normalise(state.pending).rstrip("?.! ") + " " + text,
-                                     state.model_copy(update={"pending": None}), model_hint)
+                                     state.model_copy(update={"pending": None}), model_hint, asking)
         problem = self._resolve_model(clause, state, model_hint, plan)
         if problem:
             return problem
@@ -385,6 +385,12 @@ class RulePlanner:
             if carried:
                 clause.filters = [f for f in clause.filters if f not in state.filters] or clause.filters
             return self._follow_up(state.last_op, clause, state, plan, record_id, context_record)
+        stated = {k: v for k, v in clause.changes.items() if not isinstance(v, dict)}
+        if not ops and not named_record and not context_record and len(stated) >= 2 and not clause.filters \
+                and clause.model_id:
+            # "radius 18.2, texture 21.5, worst area 1450": a case stated by its inputs, scored as read.
+            plan.steps.append(Step(name="predict", arguments={"model_id": clause.model_id, "inputs": stated}))
+            return plan
         if not ops:
             if named_record:
                 ops = ["predict"]
@@ -1146,6 +1152,11 @@ def _numeric_change(before: str, after: str) -> Any:
 _COUNTS = re.compile(r"\s*(?:most |main |biggest |top |key |largest )?(?:reasons?|factors?|features?|drivers?|segments?|"
                      r"inputs?|things|variables|of (?:the|its|their|our)\b)")
 _COUNTED = re.compile(r"\b(?:top|first|main|biggest|largest|key|show me|list|give me)\s+$")
+
+
+def question_like(text: str) -> bool:
+    """Asks rather than tells: a question mark, or an opening question word."""
+    return "?" in text or bool(re.match(r"\s*(?:what|why|how|which|who|is|are|does|do|can|could|should|would|will|ok|okay)\b", text))
 
 
 def _top_k(text: str) -> dict[str, int]:

@@ -596,6 +596,25 @@ class RulePlanner:
             change = {next(iter(previous)): amount} if isinstance(previous, dict) else amount
         return {feature: change}
 
+    def _resolve_multiples(self, model_id: str, record_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """"doubled", "a 20% raise": the new value, from the record's stored one (what-if changes are values or
+        amounts). A multiple of a record or an input the registry cannot read is left out."""
+        if not any(isinstance(v, dict) and "times" in v for v in changes.values()):
+            return changes
+        out = {}
+        for name, change in changes.items():
+            if not (isinstance(change, dict) and "times" in change):
+                out[name] = change
+                continue
+            try:
+                current = float(self.registry.get(model_id).records.loc[record_id, name])
+            except (KeyError, TypeError, ValueError, AssertionError):
+                continue
+            value = current * change["times"]
+            whole = abs(value) >= 100 or (float(current).is_integer() and float(value).is_integer())
+            out[name] = int(round(value)) if whole else float(f"{value:.3g}")  # three significant digits
+        return out
+
     def _entity(self, model_id: str | None) -> str:
         return self.registry.get(model_id).spec.entity if model_id else "record"
 
@@ -736,6 +755,7 @@ class RulePlanner:
                     changes = self._bare_change(text, state)  # "what if it were 20 lower?"
                 if not changes and state.last_op == "what_if" and state.last_changes and state.model_id == model_id:
                     changes = dict(state.last_changes)  # "what about C-10300?" after a what-if: same change
+                changes = self._resolve_multiples(model_id, record_id, changes)
                 if not changes:
                     return Plan(clarify="What should I change? For example: \"what if the balance were $500 lower?\"")
                 args["changes"] = changes
@@ -860,7 +880,10 @@ class RulePlanner:
             feature = spec.feature(mention.feature)
             after = text[mention.end:mention.end + 45]
             before = text[max(0, mention.start - 45):mention.start]
-            change = _numeric_change(before, after) if feature.type == "numeric" else None
+            change = None
+            if feature.type == "numeric":
+                factor = _multiplier(before, after, percent_unit=normalise(feature.unit or "") in {"%", "percent"})
+                change = {"times": factor} if factor is not None else _numeric_change(before, after)
             if change is not None:
                 changes[feature.name] = change
             elif feature.type == "boolean" or _yes_no(feature):
@@ -1152,6 +1175,40 @@ def _numeric_change(before: str, after: str) -> Any:
 _COUNTS = re.compile(r"\s*(?:most |main |biggest |top |key |largest )?(?:reasons?|factors?|features?|drivers?|segments?|"
                      r"inputs?|things|variables|of (?:the|its|their|our)\b)")
 _COUNTED = re.compile(r"\b(?:top|first|main|biggest|largest|key|show me|list|give me)\s+$")
+
+
+_TIMES = {"doubled": 2.0, "double": 2.0, "doubles": 2.0, "twice": 2.0, "tripled": 3.0, "triple": 3.0, "triples": 3.0,
+          "halved": 0.5, "half": 0.5, "halves": 0.5, "quadrupled": 4.0}
+
+
+def _multiplier(before: str, after: str, *, percent_unit: bool = False) -> float | None:
+    """A change stated as a multiple: "vibration doubled", "twice the revenue", "half the rent", "income up 20%",
+    "a 20% raise", "10% less". On an input measured in percent, "5% higher" is five points (not a multiple)."""
+    m = re.match(r"^\s*(?:\w+\s+){0,2}?(doubled|doubles|tripled|triples|halved|halves|quadrupled)\b", after) or \
+        re.search(r"\b(double|doubled|twice|triple|tripled|half|halved)\s+(?:the\s+|its\s+|their\s+|her\s+|his\s+|as\s+much\s+)?$",
+                  before)
+    if m:
+        return _TIMES[m.group(1)]
+    if percent_unit:
+        return None
+    m = re.match(r"^\s*(?:\w+\s+){0,2}?(?:went |goes |were |was |is |got |rose |fell |dropped |increased |decreased )?"
+                 r"(up|down|higher|lower|more|less|increased|decreased|rose|fell|dropped|cut|raised)?\s*(?:by\s+)?"
+                 r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s*(higher|lower|more|less|up|down|bigger|smaller|increase|decrease|"
+                 r"raise|cut|drop|reduction|cheaper|dearer|longer|shorter)?", after) or \
+        re.search(r"\b(?:a|an|by)?\s*(\d+(?:\.\d+)?)\s*(?:%|percent)\s+(raise|increase|bump|boost|cut|drop|reduction|"
+                  r"decrease|higher|lower|more|less|bigger|smaller)\s+(?:in\s+|on\s+|to\s+)?(?:the\s+|its\s+|their\s+)?$", before)
+    if not m:
+        return None
+    if m.re.pattern.startswith("^"):
+        word = m.group(3) or m.group(1)
+        pct = float(m.group(2))
+    else:
+        word, pct = m.group(2), float(m.group(1))
+    if not word:
+        return None
+    down = word in {"down", "lower", "less", "smaller", "decrease", "decreased", "fell", "dropped", "cut", "drop",
+                    "reduction", "cheaper", "shorter"}
+    return 1 - pct / 100 if down else 1 + pct / 100
 
 
 def question_like(text: str) -> bool:

@@ -266,3 +266,15 @@ def test_a_business_user_asking_for_alerts_is_told_who_may_list_them_and_what_th
     for question in ("show me the probing alerts", "which users tripped the guardrails this week?"):
         answer = library.answer(question, bo)
         assert "security team only" in answer.text and "posture" in answer.text, question
+
+
+@pytest.mark.parametrize("question, factor", [
+    ("what if 150 owed twice the fines owed?", 2.0),
+    ("what if 150's fines owed were halved?", 0.5),
+    ("what if 150's fines owed went up 20%?", 1.2),
+])
+def test_a_change_stated_as_a_multiple_is_the_new_value_from_the_stored_record(library, question, factor):
+    stored = float(library.registry.get("library-overdue").records.loc["150", "fines_owed"])
+    (name, args), = calls(library.answer(question, LIBRARIAN))
+    assert name == "what_if" and args["record_id"] == "150"
+    assert args["changes"]["fines_owed"] == pytest.approx(stored * factor, rel=0.01)

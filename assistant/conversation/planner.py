@@ -363,6 +363,10 @@ class RulePlanner:
                 carried = True
 
         ops = self._operations(clause, named_record, bool(context_record))
+        if context_record and state.last_op == "what_if" and _ADD.search(clause.text) and clause.changes and \
+                not clause.record_ids and set(ops) <= {"predict", "explain"} and \
+                not re.search(r"\bhow many\b|\bentitynames\b|\bwhich\b", clause.masked):
+            ops, clause.filters = ["what_if"], []  # "and the oil alarm tripped too": one more change to the what-if
         if clause.model_id is None and ops and set(ops) <= MODEL_OPS and not self._names_anything(clause):
             ops = []  # about none of our models ("what went wrong with that chatbot?"): documents, not "which model?"
         if (not carried and same_model and state.filters and not state.record_id and not named_record and not clause.filters
@@ -899,8 +903,9 @@ class RulePlanner:
                 if not re.search(r"\b(?:if|were|was|had|been|switch|switched|turn|turned|moves?|moved|put|set|made|make|gets?|got|"
                                  r"without|with|become|became|stopped|started|goes|went|adds?|added|adding|drops?|dropped|"
                                  r"took|take|takes|brought|bring|brings|lose|lost|loses|gained?|removed?|cancel(?:led|s)?|"
-                                 r"quit|gave up|give up|joined|left|signed up|opted)\b", before + after[:15]):
-                    continue
+                                 r"quit|gave up|give up|joined|left|signed up|opted)\b", before + after[:15]) and \
+                        not (state is not None and state.last_op == "what_if" and _ADD.search(text)):
+                    continue  # (after a what-if, "and the alarm tripped too" adds to it whatever the verb)
                 negated = mention.negated or bool(re.search(r"\b(?:not|non|no|without|didn't|wasn't|weren't|stopped|off)\s*(?:a |an )?$", before)) or \
                     bool(re.search(r"\b(?:instead of|rather than)\s+(?:\w+\s+){0,2}$", before)) or \
                     bool(re.search(r"\b(?:turn(?:ed|s)? off|switch(?:ed|es)? off|cancel(?:led|s)?|drop(?:ped|s)?|remov\w*|stop(?:ped|s)?|"

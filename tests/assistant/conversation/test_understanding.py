@@ -278,3 +278,14 @@ def test_a_change_stated_as_a_multiple_is_the_new_value_from_the_stored_record(l
     (name, args), = calls(library.answer(question, LIBRARIAN))
     assert name == "what_if" and args["record_id"] == "150"
     assert args["changes"]["fines_owed"] == pytest.approx(stored * factor, rel=0.01)
+
+
+def test_a_flag_added_to_a_what_if_with_too_is_one_more_change_whatever_the_verb(library):
+    session = "flag-too"
+    library.answer("what if 150 had 4 more books on loan?", LIBRARIAN, session_id=session)
+    assert calls(library.answer("and the student card kicked in too", LIBRARIAN, session_id=session)) == \
+        [("what_if", {"model_id": "library-overdue", "record_id": "150",
+                      "changes": {"books_on_loan": {"increase": 4}, "has_student_card": 1}})]
+    # A count asked "too" is still a count, not a change.
+    (name, _), = calls(library.answer("how many borrowers have a student card too?", LIBRARIAN, session_id=session))
+    assert name == "data_summary"

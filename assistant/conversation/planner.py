@@ -253,7 +253,7 @@ class RulePlanner:
 
     # -- reading a clause ---------------------------------------------------------------------
     def _read(self, text: str, state: SessionState, model_hint: str | None) -> _Clause:
-        found = self.record_ids.find(text)
+        found = [r for r in self.record_ids.find(text) if not self._a_value(text, r, state, model_hint)]
         spans = [(r.start, r.end) for r in found]
         ids = [(r.record_id, r.models) for r in found]
         for m in _UNKNOWN_ID.finditer(text):  # an id-shaped token no model holds: said so, not ignored
@@ -269,6 +269,20 @@ class RulePlanner:
         scores = self._model_scores(clean)
         clause = _Clause(text=clean, masked=clean, record_ids=ids, model_scores=scores, mentioned=_best(scores))
         return clause
+
+    def _a_value(self, text: str, found, state: SessionState, model_hint: str | None) -> bool:
+        """"what if her bmi was 25?": a plain number right after an input of the model being discussed is that
+        input's value, even where another model has a record 25."""
+        current = model_hint if model_hint in self.lexicons else state.model_id
+        if not found.raw.isdigit() or current not in self.lexicons or current in found.models:
+            return False
+        if state.last_op == "what_if" and state.last_feature and len(text.split()) <= 6 and \
+                _in_range(self.registry.get(current), state.last_feature, found.raw):
+            return True  # "what if her bmi was 28?" … "what about 25?": another value, in the input's range
+        before = text[max(0, found.start - 40):found.start]
+        lead = re.search(r"(?:\s(?:was|were|is|are|of|at|to|=|:|been|be))?\s*$", before)
+        head = before[:lead.start()] if lead else before
+        return any(m.end >= len(head.rstrip()) - 1 for m in self.lexicons[current].find_features(head.rstrip()))
 
     def _resolve_model(self, clause: _Clause, state: SessionState, model_hint: str | None, plan: Plan) -> Plan | None:
         record_models = sorted({m for _, ms in clause.record_ids for m in ms})
@@ -549,6 +563,8 @@ class RulePlanner:
                 args["changes"] = {**state.last_changes, **changes} if _ADD.search(clause.text) else changes
             if not args.get("record_id") and context_record:
                 args["record_id"] = context_record
+            if "changes" not in args:  # another model's record, and no change it could take: its tier
+                op, args = "predict", {k: v for k, v in args.items() if k in ("model_id", "record_id")}
         if op in ("predict", "explain") and not args.get("record_id") and not args.get("filters") and context_record and not model_changed:
             args["record_id"] = context_record
         if op in ("feature_importance", "explain", "model_errors"):
@@ -1216,6 +1232,15 @@ def _multiplier(before: str, after: str, *, percent_unit: bool = False) -> float
     return 1 - pct / 100 if down else 1 + pct / 100
 
 
+def _in_range(model, feature: str, raw: str) -> bool:
+    """`raw` lies within the values the model's records hold for a numeric `feature`."""
+    try:
+        column = model.records[feature]
+        return float(column.min()) <= float(raw) <= float(column.max())
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 def question_like(text: str) -> bool:
     """Asks rather than tells: a question mark, or an opening question word."""
     return "?" in text or bool(re.match(r"\s*(?:what|why|how|which|who|is|are|does|do|can|could|should|would|will|ok|okay)\b", text))
@@ -1256,7 +1281,7 @@ def _advance(state: SessionState, steps: list[Step]) -> SessionState:
         if "filters" in args:
             state.filters = [Filter.model_validate(f) for f in args["filters"]]
         if step.name == "what_if":
-            state.last_feature = next(iter(args["changes"]), None)
+            state.last_feature = next(iter(args.get("changes") or {}), None)
             state.last_changes = dict(args["changes"])
         if args.get("feature"):
             state.last_feature = args["feature"]

@@ -289,3 +289,25 @@ def test_a_flag_added_to_a_what_if_with_too_is_one_more_change_whatever_the_verb
     # A count asked "too" is still a count, not a change.
     (name, _), = calls(library.answer("how many borrowers have a student card too?", LIBRARIAN, session_id=session))
     assert name == "data_summary"
+
+
+def test_a_number_after_a_what_if_is_a_value_where_another_model_has_a_record_of_that_number(tmp_path):
+    first = write_library_model(tmp_path / "library-overdue")
+    second = tmp_path / "branch-overdue"
+    second.mkdir()
+    for name in ("model.joblib", "reference.csv"):
+        (second / name).write_bytes((first / name).read_bytes())
+    spec = yaml.safe_load((first / "model.yaml").read_text())
+    spec["id"], spec["name"] = "branch-overdue", "Branch overdue returns"
+    (second / "model.yaml").write_text(yaml.safe_dump(spec))
+    rows = pd.read_csv(first / "borrowers.csv", dtype={"borrower_no": str})
+    rows["borrower_no"] = [str(5000 + i) for i in range(len(rows))]   # 5000…: no overlap with 100…
+    rows.to_csv(second / "borrowers.csv", index=False)
+    both = Assistant(Registry([tmp_path]))
+    both.answer("what if 5010 had 20 days since last visit?", LIBRARIAN, session_id="v")
+    # 150 is a borrower of the other model, and a value inside this input's range: the value.
+    assert calls(both.answer("what about 150?", LIBRARIAN, session_id="v")) == \
+        [("what_if", {"model_id": "branch-overdue", "record_id": "5010", "changes": {"days_since_last_visit": 150}})]
+    # Outside every value the input takes, it is the other model's borrower.
+    assert calls(both.answer("what about 650?", LIBRARIAN, session_id="v")) == \
+        [("predict", {"model_id": "library-overdue", "record_id": "650"})]

@@ -153,8 +153,8 @@ class Guard:
                 return None
             return replace(finding, confident=verdict.p_attack >= 0.5)
         english = detect(question).supported
-        # The judge learned mostly from English: in another language it must be surer to refuse.
-        needed = self.judge.threshold if english else max(self.judge.threshold, CONFIDENT)
+        # The judge learned mostly from English: another language has its own, calibrated threshold.
+        needed = self.judge.threshold if english else self.judge.threshold_other_languages
         if verdict.category in _ABOUT_PEOPLE and screening.aggregate_only(question):
             needed = max(needed, CONFIDENT)  # "how many rows were defaults?" names no one to disclose
         if verdict.p_attack >= needed:

@@ -17,7 +17,9 @@ One multinomial logistic regression over both gives a probability per family. It
 machine (`modeldesk guard train`, run by `./dev`; well under a minute on two cores), deterministically
 from the bundled sets and the local model, into a cache folder keyed by the sets' and the base
 model's hashes; nothing is downloaded. Its threshold is chosen on messages held out of training so
-that at most ~1% of held-out benign questions would be refused. Without a built judge the guard
+that at most ~1% of held-out benign questions would be refused; messages not in English get a
+threshold of their own, chosen the same way on the held-out benign messages in other languages
+(never below the English one). Without a built judge the guard
 builds it on first use, or runs on its rules alone if that fails, and says so in the log.
 """
 
@@ -38,18 +40,22 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import yaml
 
+from assistant.conversation.language import detect
 from assistant.errors import ConfigError
 
 log = logging.getLogger("modeldesk.guard")
 
 DATA = Path(__file__).resolve().parent / "data"
-VERSION = 2  # 1 was a fine-tuned encoder; 2 is heads on the shared sentence embedding and n-grams
+VERSION = 3  # 1 was a fine-tuned encoder; 2 is heads on the shared sentence embedding and n-grams; 3 adds a
+# threshold of its own for messages not in English
 BENIGN = "benign"
 CATEGORIES = [BENIGN, "model_internals", "bulk_extraction", "membership_inference", "inversion", "prompt_injection",
               "evasion_coaching"]
 EVASION = "evasion_coaching"  # an attack only against adversarial models; recourse elsewhere
 HOLD_OUT = 0.15  # share of each set kept out of training to pick the threshold
 FALSE_REFUSALS = 0.01  # the held-out benign share the threshold may refuse (the product target)
+MIN_OTHER_LANGUAGE = 20  # held-out benign messages in other languages needed to calibrate their threshold
+OTHER_LANGUAGE_DEFAULT = 0.9  # their threshold when too few are held out to calibrate one
 C = 16.0  # inverse regularisation of the logistic regression
 VETO = 0.1  # below this, a rule's match on the message as typed is overruled as a false alarm
 CACHE = 4096  # verdicts remembered per process
@@ -179,16 +185,29 @@ def train(out: Path, paths: list[Path] | None = None, *, base_model: str = "gt-a
     probs = _probs(vectorizers, clf, [e.text for e in held], held_vec)
     p_held, _ = _p_attack(probs, [e.adversarial for e in held])
     is_attack = np.array([e.category != BENIGN and (e.category != EVASION or e.adversarial) for e in held])
-    benign = np.sort(p_held[~is_attack])[::-1]
-    threshold = float(max(0.5, benign[min(int(FALSE_REFUSALS * len(benign)), len(benign) - 1)] + 1e-6))
+    threshold = _calibrated(p_held[~is_attack])
     caught = float((p_held[is_attack] >= threshold).mean())
     refused = float((p_held[~is_attack] >= threshold).mean())
+    # The English sentence model reads other languages poorly, so their benign messages score higher:
+    # they get a threshold of their own, chosen the same way on the held-out ones (never below English's).
+    other = np.array([not detect(e.text).supported for e in held])
+    other_benign = p_held[~is_attack & other]
+    if len(other_benign) >= MIN_OTHER_LANGUAGE:
+        threshold_other = max(threshold, _calibrated(other_benign))
+    else:
+        threshold_other = max(threshold, OTHER_LANGUAGE_DEFAULT)
+    caught_other = float((p_held[is_attack & other] >= threshold_other).mean()) if (is_attack & other).any() else None
+    refused_other = float((other_benign >= threshold_other).mean()) if len(other_benign) else None
     # The saved judge learns from every message; the threshold and figures come from the hold-out.
     vectorizers, clf = _fit([e.text for e in shuffled], vectors, [CATEGORIES.index(e.category) for e in shuffled])
     meta = {"version": VERSION, "base_model": base_model, "fingerprint": fingerprint(paths, base),
-            "categories": CATEGORIES, "threshold": round(threshold, 6), "C": C,
+            "categories": CATEGORIES, "threshold": round(threshold, 6),
+            "threshold_other_languages": round(threshold_other, 6), "C": C,
             "trained_on": [Path(p).name for p in paths], "examples": len(examples), "held_out": len(held),
             "held_out_attacks_caught": round(caught, 4), "held_out_benign_refused": round(refused, 4),
+            "held_out_other_languages": {"benign": int(len(other_benign)), "attacks": int((is_attack & other).sum()),
+                                         "attacks_caught": None if caught_other is None else round(caught_other, 4),
+                                         "benign_refused": None if refused_other is None else round(refused_other, 4)},
             "seed": seed, "seconds": round(time.time() - started, 1)}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -199,6 +218,12 @@ def train(out: Path, paths: list[Path] | None = None, *, base_model: str = "gt-a
     progress(f"guard judge: held-out attacks caught {caught:.1%}, benign refused {refused:.1%} at threshold "
              f"{threshold:.3f}, built in {meta['seconds']:.0f} s; written to {out}")
     return meta
+
+
+def _calibrated(benign_scores: np.ndarray) -> float:
+    """The lowest threshold that refuses at most FALSE_REFUSALS of these held-out benign messages."""
+    benign = np.sort(benign_scores)[::-1]
+    return float(max(0.5, benign[min(int(FALSE_REFUSALS * len(benign)), len(benign) - 1)] + 1e-6))
 
 
 def _probs(vectorizers: list, clf: Any, texts: list[str], embeddings: np.ndarray) -> np.ndarray:
@@ -282,6 +307,8 @@ class Judge:
         try:
             self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
             self.threshold = float(threshold if threshold is not None else self.meta["threshold"])
+            self.threshold_other_languages = max(self.threshold, float(self.meta.get("threshold_other_languages",
+                                                                                  OTHER_LANGUAGE_DEFAULT)))
         except (ValueError, KeyError) as exc:
             raise ConfigError(f"{meta_path}: not a guard judge ({exc}); rebuild it with `modeldesk guard train --force`") from None
         self.veto = veto

@@ -240,7 +240,7 @@ def _judge_info() -> dict | None:
     if judge is None:
         print("guarded: no learned judge built (modeldesk guard train); the rules screen alone", flush=True)
         return None
-    keys = ("fingerprint", "threshold", "trained_on", "held_out_attacks_caught", "held_out_benign_refused")
+    keys = ("fingerprint", "threshold", "threshold_other_languages", "trained_on", "held_out_attacks_caught", "held_out_benign_refused")
     return {"folder": str(judge.folder), **{k: judge.meta.get(k) for k in keys}}
 
 
